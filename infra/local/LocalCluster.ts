@@ -1,0 +1,108 @@
+/**
+ * The local cluster-in-a-box: a real Kubernetes API server, NATS with JetStream, two registries
+ * (anonymous and with basic auth) and any number of simulated nodes, each a `Node` object paired
+ * with its own containerd. Everything runs as local processes on loopback under one temporary
+ * directory, and stops when the scope closes. The demo, `coral up` and the tests all start it here.
+ */
+import { randomBytes } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node"
+import { Effect, type Scope } from "effect"
+import { type Binaries, type BinaryMissing, locateBinaries } from "./Binaries.ts"
+import { type LocalContainerd, startContainerd } from "./Containerd.ts"
+import { type KubeApiServer, startKubeApiServer } from "./KubeApiServer.ts"
+import { type NatsServer, startNats } from "./Nats.ts"
+import type { ProcessFailed } from "./Process.ts"
+import { type LocalRegistry, startRegistry } from "./Registry.ts"
+import { createSimulatedNode, type KubeRequestFailed, type SimulatedNodeSpec } from "./SimulatedNodes.ts"
+
+export interface LocalNode {
+  readonly name: string
+  readonly containerd: LocalContainerd
+}
+
+export interface LocalCluster {
+  readonly dir: string
+  readonly binaries: Binaries
+  readonly kube: KubeApiServer
+  readonly nats: NatsServer
+  readonly registries: { readonly public: LocalRegistry; readonly private: LocalRegistry }
+  readonly nodes: ReadonlyArray<LocalNode>
+}
+
+export type LocalClusterError = ProcessFailed | BinaryMissing | KubeRequestFailed
+
+export const kubeConfigOf = (kube: Pick<KubeApiServer, "kubeconfigPath">) => {
+  const config = new KubeConfig()
+  config.loadFromFile(kube.kubeconfigPath)
+  return config
+}
+
+/** A temporary directory removed with the scope (kept when CORAL_KEEP_TMP is set, for post-mortems). */
+export const scopedTempDir = (prefix: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), prefix))),
+    (dir) =>
+      Effect.sync(() =>
+        process.env.CORAL_KEEP_TMP ? undefined : rmSync(dir, { recursive: true, force: true }),
+      ),
+  )
+
+/** Adds a simulated node: its Node object in the API server and its own containerd. */
+export const startLocalNode = (
+  cluster: Pick<LocalCluster, "dir" | "binaries" | "kube" | "registries">,
+  spec: SimulatedNodeSpec & { readonly index: number },
+): Effect.Effect<LocalNode, ProcessFailed | KubeRequestFailed, Scope.Scope> =>
+  Effect.gen(function* () {
+    const containerd = yield* startContainerd(cluster.binaries, join(cluster.dir, "nodes", spec.name), {
+      name: spec.name,
+      registryHosts: [cluster.registries.public.host, cluster.registries.private.host],
+    })
+    yield* createSimulatedNode(kubeConfigOf(cluster.kube).makeApiClient(CoreV1Api), spec, spec.index)
+    return { name: spec.name, containerd }
+  })
+
+export interface LocalClusterOptions {
+  /** Simulated nodes named `node-1` … `node-N`; 0 starts only the shared servers. */
+  readonly nodes: number
+  /** Labels per node index (0-based), merged over the defaults. */
+  readonly nodeLabels?: (index: number) => Record<string, string>
+  /** Progress lines ("starting kube-apiserver…"). */
+  readonly progress?: (line: string) => void
+}
+
+export const startLocalCluster = (
+  options: LocalClusterOptions,
+): Effect.Effect<LocalCluster, LocalClusterError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const say = options.progress ?? (() => {})
+    say("locating test servers (builds them on first use)")
+    const binaries = yield* locateBinaries
+    const dir = yield* scopedTempDir("coral-")
+    say("starting etcd and kube-apiserver")
+    const kube = yield* startKubeApiServer(binaries, join(dir, "kube"))
+    say("starting nats-server with JetStream")
+    const nats = yield* startNats(binaries, join(dir, "nats"))
+    say("starting registries")
+    const registries = {
+      public: yield* startRegistry(binaries, join(dir, "registry-public"), { name: "registry-public" }),
+      private: yield* startRegistry(binaries, join(dir, "registry-private"), {
+        name: "registry-private",
+        auth: { username: "coral", password: randomBytes(12).toString("hex") },
+      }),
+    }
+    const nodes: Array<LocalNode> = []
+    for (let index = 0; index < options.nodes; index++) {
+      const name = `node-${index + 1}`
+      say(`starting ${name} (Node object and containerd)`)
+      nodes.push(
+        yield* startLocalNode(
+          { dir, binaries, kube, registries },
+          { name, index, labels: options.nodeLabels?.(index) ?? {} },
+        ),
+      )
+    }
+    return { dir, binaries, kube, nats, registries, nodes }
+  })
