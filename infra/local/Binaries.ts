@@ -46,7 +46,8 @@ const onPath = (name: string): Effect.Effect<string, BinaryMissing> =>
 
 const goBuilt: Effect.Effect<Record<string, string>, BinaryMissing> = Effect.callback((resume) => {
   // The build prints its progress on stderr; pass it through so a cold build shows what it does.
-  const child = execFile("bash", [buildScript], { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+  const env = { ...process.env, CORAL_SETUP_QUIET: "1" }
+  const child = execFile("bash", [buildScript], { maxBuffer: 1 << 20, env }, (error, stdout, stderr) => {
     if (error) {
       return resume(
         Effect.fail(

@@ -59,7 +59,7 @@ const startServer = (binaries: Binaries, plan: ServerPlan, dir: string, routes: 
       command: binaries.natsServer,
       args: ["-c", configFile],
       logFile: join(dir, "nats.log"),
-      ready: httpAnswers(`${monitorUrl}/healthz?js-enabled-only=true`),
+      ready: httpAnswers(`${monitorUrl}/healthz`),
       readyTimeout: Duration.seconds(60),
     })
     return { url: `nats://127.0.0.1:${plan.port}`, monitorUrl, process } satisfies NatsServer
