@@ -10,13 +10,14 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node"
 import { Effect, type Scope } from "effect"
+import type { KubeRequestFailed } from "../../k8s/KubeRequest.ts"
 import { type Binaries, type BinaryMissing, locateBinaries } from "./Binaries.ts"
 import { type LocalContainerd, startContainerd } from "./Containerd.ts"
 import { type KubeApiServer, startKubeApiServer } from "./KubeApiServer.ts"
 import { type NatsServer, startNats } from "./Nats.ts"
 import type { ProcessFailed } from "./Process.ts"
 import { type LocalRegistry, startRegistry } from "./Registry.ts"
-import { createSimulatedNode, type KubeRequestFailed, type SimulatedNodeSpec } from "./SimulatedNodes.ts"
+import { createSimulatedNode, type SimulatedNodeSpec } from "./SimulatedNodes.ts"
 
 export interface LocalNode {
   readonly name: string

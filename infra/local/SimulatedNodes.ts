@@ -5,16 +5,7 @@
  * `nodes/status` subresource, as a kubelet's would.
  */
 import type { CoreV1Api, V1Node, V1NodeCondition, V1Taint } from "@kubernetes/client-node"
-import { Data, Effect } from "effect"
-
-export class KubeRequestFailed extends Data.TaggedError("KubeRequestFailed")<{
-  readonly operation: string
-  readonly cause: unknown
-}> {
-  override get message() {
-    return `${this.operation} failed: ${this.cause instanceof Error ? this.cause.message : String(this.cause)}`
-  }
-}
+import { kubeRequest } from "../../k8s/KubeRequest.ts"
 
 export interface SimulatedNodeSpec {
   readonly name: string
@@ -59,8 +50,5 @@ export const createSimulatedNode = (core: CoreV1Api, spec: SimulatedNodeSpec, in
       phase: "Running",
     },
   }
-  return Effect.tryPromise({
-    try: () => core.createNode({ body }),
-    catch: (cause) => new KubeRequestFailed({ operation: `create Node ${spec.name}`, cause }),
-  })
+  return kubeRequest(`create Node ${spec.name}`, () => core.createNode({ body }))
 }

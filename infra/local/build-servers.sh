@@ -19,11 +19,16 @@ build() {
   local out="$cache/bin/$mod-$(key "$mod")"
   if [ -x "$out/$name" ]; then return 0; fi
   mkdir -p "$out"
-  printf 'coral: building %s from %s (cold builds take minutes; cached in %s)\n' "$name" "$mod" "$out" >&2
-  local start=$SECONDS
-  (cd "$here/go/$mod" && go build -ldflags "-s -w $ldflags" -o "$out/$name.tmp" "$pkg")
+  printf 'coral: building %s (pinned in infra/local/go/%s; cold builds take minutes)\n' "$name" "$mod" >&2
+  local start=$SECONDS log="$out/$name.build.log"
+  # Go's module download chatter goes to a log, shown only if the build fails.
+  if ! (cd "$here/go/$mod" && go build -ldflags "-s -w $ldflags" -o "$out/$name.tmp" "$pkg") >"$log" 2>&1; then
+    cat "$log" >&2
+    printf 'coral: building %s failed (log above, also in %s)\n' "$name" "$log" >&2
+    return 1
+  fi
   mv "$out/$name.tmp" "$out/$name"
-  printf 'coral: built %s in %ss\n' "$name" "$((SECONDS - start))" >&2
+  printf 'coral: built %s in %ss, cached in %s\n' "$name" "$((SECONDS - start))" "$out" >&2
 }
 
 kube_version=$(awk '$1=="require" && $2=="k8s.io/kubernetes" {print $3}' "$here/go/kube/go.mod")

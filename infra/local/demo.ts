@@ -28,4 +28,8 @@ const program = Effect.gen(function* () {
   yield* Effect.never
 })
 
-NodeRuntime.runMain(Effect.scoped(program))
+NodeRuntime.runMain(
+  Effect.scoped(program).pipe(
+    Effect.ensuring(Console.log("coral demo: stopped every server and removed its files")),
+  ),
+)

@@ -21,6 +21,6 @@ export const describeCluster = (cluster: LocalCluster): string => {
   return [
     ...rows.map(([name, where]) => `  ${name.padEnd(width)}  ${where}`),
     "",
-    `  try: kubectl --kubeconfig ${cluster.kube.kubeconfigPath} get nodes --show-labels`,
+    `  try: ${cluster.binaries.kubectl} --kubeconfig ${cluster.kube.kubeconfigPath} get nodes --show-labels`,
   ].join("\n")
 }
