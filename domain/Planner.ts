@@ -1,0 +1,174 @@
+/**
+ * The planner: a pure function from the projected state to per-node assignments. The control plane
+ * writes only the difference between two plans to the `coral_desired` bucket, and replaying the
+ * stream reproduces the same plan, because nothing here reads a clock, a random source or I/O.
+ *
+ * For each ImageSync or ArtifactSync that is not suspended:
+ * - target nodes are those matching `nodeSelector` (and `nodeNames`, when given) that are Ready
+ *   and not under disk pressure; a node that stops being usable loses its assignment (pauses);
+ * - with `replicas`, only that many targets are kept, ranked so that nodes already holding
+ *   everything stay chosen and the rest are spread by rendezvous hashing of the resource's uid and
+ *   the node's name (stable when unrelated nodes come and go);
+ * - nodes that have started (reported anything) keep their assignment; new nodes are added only
+ *   while fewer than `parallelism` targets are still pulling. Nodes whose pulls failed keep their
+ *   assignment (their agent retries with back-off) but do not hold a slot, so one broken node
+ *   cannot stall the rollout.
+ * Assignments are stamped with the sequence of the spec they were planned from, so they change only
+ * when the spec or the node set changes, not on every status report.
+ */
+import type { Artifact } from "./ArtifactSync.ts"
+import { selectorMatches } from "./LabelSelector.ts"
+import { canonicalImages, type NodeState, type ResourceState, type State, statusKey } from "./Projection.ts"
+import type { ResourceKey } from "./Subjects.ts"
+
+interface AssignmentBase {
+  readonly namespace: string
+  readonly name: string
+  readonly uid: string
+  readonly generation: number
+  /** Stream sequence of the spec this assignment was planned from. */
+  readonly plannedFromSequence: number
+}
+
+export interface ImageAssignment extends AssignmentBase {
+  readonly kind: "ImageSync"
+  /** Canonical references. */
+  readonly images: ReadonlyArray<string>
+  readonly pullPolicy: "IfNotPresent" | "Always"
+  readonly refreshInterval: string
+  readonly pullTimeout: string
+  readonly backoff: { readonly base: string; readonly max: string }
+  /** Names of the pull secrets; the control plane resolves and seals them per node. */
+  readonly imagePullSecrets: ReadonlyArray<string>
+}
+
+export interface ArtifactAssignment extends AssignmentBase {
+  readonly kind: "ArtifactSync"
+  readonly artifacts: ReadonlyArray<typeof Artifact.Type>
+}
+
+export type Assignment = ImageAssignment | ArtifactAssignment
+
+export interface PlannedAssignment {
+  readonly node: string
+  readonly resource: ResourceKey
+  readonly assignment: Assignment
+}
+
+export interface ResourcePlan {
+  readonly resource: ResourceKey
+  /** Nodes that should end up holding the resource (after replicas). */
+  readonly desiredNodes: ReadonlyArray<string>
+  /** Matching nodes left out because they are NotReady or under disk pressure. */
+  readonly pausedNodes: ReadonlyArray<string>
+}
+
+export interface Plan {
+  readonly assignments: ReadonlyArray<PlannedAssignment>
+  readonly resources: ReadonlyArray<ResourcePlan>
+}
+
+/** FNV-1a, 32 bits: a small, stable hash for rendezvous ranking. */
+const hash = (text: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h
+}
+
+const usable = (node: NodeState) => node.ready && !node.diskPressure
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+type Planned = Extract<ResourceState, { kind: "ImageSync" | "ArtifactSync" }>
+
+const itemsOf = (resource: Planned): ReadonlyArray<string> =>
+  resource.kind === "ImageSync" ? canonicalImages(resource.spec) : resource.spec.artifacts.map((a) => a.name)
+
+const assignmentOf = (resource: Planned): Assignment => {
+  const base = {
+    namespace: resource.namespace,
+    name: resource.name,
+    uid: resource.uid,
+    generation: resource.generation,
+    plannedFromSequence: resource.appliedSequence,
+  }
+  if (resource.kind === "ArtifactSync")
+    return { kind: "ArtifactSync", ...base, artifacts: resource.spec.artifacts }
+  const spec = resource.spec
+  return {
+    kind: "ImageSync",
+    ...base,
+    images: canonicalImages(spec),
+    pullPolicy: spec.pullPolicy,
+    refreshInterval: spec.refreshInterval,
+    pullTimeout: spec.pullTimeout,
+    backoff: spec.backoff,
+    imagePullSecrets: (spec.imagePullSecrets ?? []).map((secret) => secret.name),
+  }
+}
+
+const planResource = (state: State, resource: Planned) => {
+  const key: ResourceKey = { kind: resource.kind, namespace: resource.namespace, name: resource.name }
+  const items = itemsOf(resource)
+  const only =
+    resource.kind === "ImageSync" && resource.spec.nodeNames ? new Set(resource.spec.nodeNames) : undefined
+  const matching = Object.values(state.nodes)
+    .filter(
+      (node) => selectorMatches(resource.spec.nodeSelector, node.labels) && (!only || only.has(node.name)),
+    )
+    .sort((a, b) => compare(a.name, b.name))
+
+  const phases = (node: string) => items.map((item) => state.items[statusKey(key, node, item)]?.phase)
+  const done = (node: string) => items.length > 0 && phases(node).every((phase) => phase === "Ready")
+  const pulling = (node: string) => !done(node) && phases(node).some((phase) => phase === "Pulling")
+  const started = (node: string) => phases(node).some((phase) => phase !== undefined)
+
+  const ranked = matching
+    .filter(usable)
+    .map((node) => ({
+      name: node.name,
+      holding: done(node.name) ? 0 : 1,
+      active: pulling(node.name) ? 0 : 1,
+      score: hash(`${resource.uid}/${node.name}`),
+    }))
+    .sort(
+      (a, b) => a.holding - b.holding || a.active - b.active || a.score - b.score || compare(a.name, b.name),
+    )
+    .map((node) => node.name)
+  const replicas = resource.kind === "ImageSync" ? resource.spec.replicas : undefined
+  const targets = replicas === undefined ? ranked : ranked.slice(0, replicas)
+
+  const slots = Math.max(0, resource.spec.parallelism - targets.filter(pulling).length)
+  const assigned = [...targets.filter(started), ...targets.filter((node) => !started(node)).slice(0, slots)]
+
+  const plan: ResourcePlan = {
+    resource: key,
+    desiredNodes: [...targets].sort(compare),
+    pausedNodes: matching.filter((node) => !usable(node)).map((node) => node.name),
+  }
+  if (resource.spec.suspend) return { plan, assignments: [] }
+  const assignment = assignmentOf(resource)
+  return { plan, assignments: assigned.map((node) => ({ node, resource: key, assignment })) }
+}
+
+export const plan = (state: State): Plan => {
+  const resources = Object.keys(state.resources)
+    .sort(compare)
+    .map((key) => state.resources[key])
+    .filter((resource): resource is Planned => resource !== undefined && resource.kind !== "Mirror")
+    .map((resource) => planResource(state, resource))
+  const assignments = resources
+    .flatMap((r) => r.assignments)
+    .sort(
+      (a, b) =>
+        compare(a.node, b.node) ||
+        compare(
+          `${a.resource.kind}/${a.resource.namespace}/${a.resource.name}`,
+          `${b.resource.kind}/${b.resource.namespace}/${b.resource.name}`,
+        ),
+    )
+  return { assignments, resources: resources.map((r) => r.plan) }
+}

@@ -1,0 +1,80 @@
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import {
+  historyArbitrary,
+  imageReported,
+  imageSyncApplied,
+  nodeObserved,
+  resourceDeleted,
+  stored,
+} from "../tests/support/events.ts"
+import { plan } from "./Planner.ts"
+import { emptyState, fold, statusKey } from "./Projection.ts"
+
+const web = { kind: "ImageSync", namespace: "default", name: "web" } as const
+
+describe("projection", () => {
+  it("replaying the same events in any batching gives the same state and the same plan", () => {
+    fc.assert(
+      fc.property(historyArbitrary, fc.array(fc.nat(), { maxLength: 5 }), (history, cuts) => {
+        const points = [...new Set(cuts.map((cut) => cut % (history.length + 1)))].sort((a, b) => a - b)
+        let state = emptyState
+        let from = 0
+        for (const point of [...points, history.length]) {
+          state = fold(history.slice(from, point), state)
+          from = point
+        }
+        const whole = fold(history)
+        expect(state).toEqual(whole)
+        expect(plan(state)).toEqual(plan(whole))
+      }),
+    )
+  })
+
+  it("a status report for an unknown resource, node or image changes nothing but the sequence", () => {
+    fc.assert(
+      fc.property(historyArbitrary, fc.constantFrom("resource", "node", "image"), (history, unknown) => {
+        const before = fold(history)
+        const report =
+          unknown === "resource"
+            ? imageReported("no-such-sync", "n1", "docker.io/library/nginx:1", "Ready")
+            : unknown === "node"
+              ? imageReported("web", "no-such-node", "docker.io/library/nginx:1", "Ready")
+              : imageReported("web", "n1", "docker.io/library/never-listed:1", "Ready")
+        const after = fold(stored([report], history.length + 1), before)
+        expect({ ...after, lastSequence: before.lastSequence }).toEqual(before)
+        expect(after.lastSequence).toBe(history.length + 1)
+      }),
+    )
+  })
+
+  it("records a report under the canonical image, with the time its phase began", () => {
+    const state = fold(
+      stored([
+        nodeObserved("n1"),
+        imageSyncApplied("web", { images: ["nginx:1"] }),
+        imageReported("web", "n1", "docker.io/library/nginx:1", "Pulling"),
+        imageReported("web", "n1", "docker.io/library/nginx:1", "Pulling"),
+        imageReported("web", "n1", "docker.io/library/nginx:1", "Ready"),
+      ]),
+    )
+    const status = state.items[statusKey(web, "n1", "docker.io/library/nginx:1")]
+    expect(status?.phase).toBe("Ready")
+    expect(status?.sequence).toBe(5)
+    expect(state.lastSequence).toBe(5)
+  })
+
+  it("ignores a late, older generation and forgets a deleted resource's reports", () => {
+    const history = stored([
+      nodeObserved("n1"),
+      imageSyncApplied("web", { images: ["nginx:1"] }, { generation: 2 }),
+      imageSyncApplied("web", { images: ["nginx:0"] }, { generation: 1 }),
+      imageReported("web", "n1", "docker.io/library/nginx:1", "Ready"),
+    ])
+    const state = fold(history)
+    expect(state.resources["ImageSync/default/web"]?.generation).toBe(2)
+    const deleted = fold(stored([resourceDeleted("web")], 5), state)
+    expect(deleted.resources).toEqual({})
+    expect(deleted.items).toEqual({})
+  })
+})

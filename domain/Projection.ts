@@ -1,0 +1,238 @@
+/**
+ * The control plane's state, as a fold of CORAL_EVENTS: resources (latest applied generation),
+ * nodes, and what each node reported for each image or artifact of each resource. The fold is a pure
+ * function of the events in stream order, so replaying the stream — in one go or in any batches —
+ * rebuilds exactly the state the live control plane had. Reports about a resource, node or image
+ * the state does not know change nothing (they are stale or early; the audit log keeps them).
+ */
+import { Result } from "effect"
+import type { ArtifactSyncSpec } from "./ArtifactSync.ts"
+import type { EventOfType, PullPhase, StoredEvent } from "./Events.ts"
+import { normaliseImageReference } from "./ImageReference.ts"
+import type { ImageSyncSpec } from "./ImageSync.ts"
+import type { MirrorSpec } from "./Mirror.ts"
+import { type ResourceKey, resourceKeyString } from "./Subjects.ts"
+
+interface ResourceBase {
+  readonly namespace: string
+  readonly name: string
+  readonly uid: string
+  readonly generation: number
+  /** Stream sequence of the ResourceApplied this state comes from. */
+  readonly appliedSequence: number
+}
+
+export type ResourceState =
+  | (ResourceBase & { readonly kind: "ImageSync"; readonly spec: ImageSyncSpec })
+  | (ResourceBase & { readonly kind: "ArtifactSync"; readonly spec: ArtifactSyncSpec })
+  | (ResourceBase & { readonly kind: "Mirror"; readonly spec: MirrorSpec })
+
+export interface NodeState {
+  readonly name: string
+  readonly uid: string
+  readonly labels: Readonly<Record<string, string>>
+  readonly ready: boolean
+  readonly diskPressure: boolean
+  readonly pidPressure: boolean
+  readonly unschedulable: boolean
+}
+
+export interface ItemStatus {
+  readonly phase: PullPhase
+  readonly digest?: string
+  readonly reason?: string
+  readonly message?: string
+  /** When the phase last changed (the event's `occurredAt`). */
+  readonly since: string
+  readonly sequence: number
+}
+
+export interface MirrorJobState {
+  readonly source: string
+  readonly target: string
+  readonly phase: "Requested" | "Copying" | "Succeeded" | "Failed"
+  readonly digest?: string
+  readonly bytes?: number
+  readonly reason?: string
+  readonly message?: string
+  readonly since: string
+  readonly sequence: number
+}
+
+export interface State {
+  readonly lastSequence: number
+  /** By `kind/namespace/name`. */
+  readonly resources: Readonly<Record<string, ResourceState>>
+  readonly nodes: Readonly<Record<string, NodeState>>
+  /** By `statusKey(resource, node, item)`; items are canonical image references or artifact names. */
+  readonly items: Readonly<Record<string, ItemStatus>>
+  /** By `kind/namespace/name` then source reference. */
+  readonly mirrorJobs: Readonly<Record<string, Readonly<Record<string, MirrorJobState>>>>
+}
+
+export const emptyState: State = { lastSequence: 0, resources: {}, nodes: {}, items: {}, mirrorJobs: {} }
+
+export const statusKey = (resource: ResourceKey, node: string, item: string) =>
+  `${resourceKeyString(resource)}|${node}|${item}`
+
+const without = <V>(record: Readonly<Record<string, V>>, drop: (key: string) => boolean) =>
+  Object.fromEntries(Object.entries(record).filter(([key]) => !drop(key)))
+
+/** Canonical references of an ImageSync's images (invalid ones, which admission rejects, are left out). */
+export const canonicalImages = (spec: ImageSyncSpec): ReadonlyArray<string> => [
+  ...new Set(
+    spec.images.flatMap((image) => {
+      const canonical = normaliseImageReference(image)
+      return Result.isSuccess(canonical) ? [canonical.success] : []
+    }),
+  ),
+]
+
+const wantsItem = (resource: ResourceState, item: string): boolean => {
+  switch (resource.kind) {
+    case "ImageSync":
+      return canonicalImages(resource.spec).includes(item)
+    case "ArtifactSync":
+      return resource.spec.artifacts.some((artifact) => artifact.name === item)
+    case "Mirror":
+      return false
+  }
+}
+
+const applyItemStatus = (
+  state: State,
+  stored: StoredEvent,
+  resource: ResourceKey,
+  node: string,
+  item: string,
+  report: Omit<ItemStatus, "since" | "sequence">,
+): State => {
+  const known = state.resources[resourceKeyString(resource)]
+  if (!known || !state.nodes[node] || !wantsItem(known, item)) return state
+  const key = statusKey(resource, node, item)
+  const previous = state.items[key]
+  const since = previous && previous.phase === report.phase ? previous.since : stored.event.occurredAt
+  return { ...state, items: { ...state.items, [key]: { ...report, since, sequence: stored.sequence } } }
+}
+
+const applyMirrorJob = (
+  state: State,
+  stored: StoredEvent,
+  data: {
+    readonly namespace: string
+    readonly name: string
+    readonly source: string
+    readonly target: string
+  },
+  update: Omit<MirrorJobState, "source" | "target" | "since" | "sequence">,
+): State => {
+  const key = resourceKeyString({ kind: "Mirror", namespace: data.namespace, name: data.name })
+  if (!state.resources[key]) return state
+  const jobs = state.mirrorJobs[key] ?? {}
+  const job: MirrorJobState = {
+    source: data.source,
+    target: data.target,
+    ...update,
+    since: stored.event.occurredAt,
+    sequence: stored.sequence,
+  }
+  return { ...state, mirrorJobs: { ...state.mirrorJobs, [key]: { ...jobs, [data.source]: job } } }
+}
+
+const optional = <K extends string, V>(key: K, value: V | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+
+const outcome = (
+  data: EventOfType<"ImageStatusReported">["data"] | EventOfType<"ArtifactStatusReported">["data"],
+) => ({
+  phase: data.phase,
+  ...optional("reason", data.reason),
+  ...optional("message", data.message),
+})
+
+/** Folds one stored event into the state. */
+export const applyEvent = (state: State, stored: StoredEvent): State => {
+  const next = applyData(state, stored)
+  return next.lastSequence >= stored.sequence ? next : { ...next, lastSequence: stored.sequence }
+}
+
+const applyData = (state: State, stored: StoredEvent): State => {
+  const event = stored.event
+  switch (event.type) {
+    case "ResourceApplied": {
+      const key = resourceKeyString(event.data)
+      const current = state.resources[key]
+      // Same object, older generation: a late duplicate. A new uid means the object was re-created.
+      if (current && current.uid === event.data.uid && current.generation > event.data.generation)
+        return state
+      const { fieldManager: _, resourceVersion: __, ...data } = event.data
+      const resource = { ...data, appliedSequence: stored.sequence } as ResourceState
+      const items =
+        current && current.uid !== event.data.uid
+          ? without(state.items, (k) => k.startsWith(`${key}|`))
+          : state.items
+      return { ...state, resources: { ...state.resources, [key]: resource }, items }
+    }
+    case "ResourceDeleted": {
+      const key = resourceKeyString(event.data)
+      if (state.resources[key]?.uid !== event.data.uid) return state
+      return {
+        ...state,
+        resources: without(state.resources, (k) => k === key),
+        items: without(state.items, (k) => k.startsWith(`${key}|`)),
+        mirrorJobs: without(state.mirrorJobs, (k) => k === key),
+      }
+    }
+    case "NodeObserved": {
+      const { taints: _, ...node } = event.data
+      return { ...state, nodes: { ...state.nodes, [node.name]: node } }
+    }
+    case "NodeRemoved": {
+      if (state.nodes[event.data.name]?.uid !== event.data.uid) return state
+      return {
+        ...state,
+        nodes: without(state.nodes, (k) => k === event.data.name),
+        items: without(state.items, (k) => k.split("|")[1] === event.data.name),
+      }
+    }
+    case "ImageStatusReported": {
+      const { data } = event
+      return applyItemStatus(state, stored, { kind: "ImageSync", ...data }, data.node, data.image, {
+        ...outcome(data),
+        ...optional("digest", data.digest),
+      })
+    }
+    case "ArtifactStatusReported": {
+      const { data } = event
+      return applyItemStatus(state, stored, { kind: "ArtifactSync", ...data }, data.node, data.artifact, {
+        ...outcome(data),
+        ...optional("digest", data.sha256 === undefined ? undefined : `sha256:${data.sha256}`),
+      })
+    }
+    case "MirrorJobRequested":
+      return applyMirrorJob(state, stored, event.data, { phase: "Requested" })
+    case "MirrorJobProgress":
+      return applyMirrorJob(state, stored, event.data, { phase: "Copying", bytes: event.data.bytesCopied })
+    case "MirrorJobSucceeded":
+      return applyMirrorJob(state, stored, event.data, {
+        phase: "Succeeded",
+        digest: event.data.digest,
+        bytes: event.data.bytes,
+      })
+    case "MirrorJobFailed":
+      return applyMirrorJob(state, stored, event.data, {
+        phase: "Failed",
+        reason: event.data.reason,
+        message: event.data.message,
+      })
+    // Recorded for operators; it holds no state.
+    case "PoisonEvent":
+      return state
+  }
+}
+
+export const fold = (events: Iterable<StoredEvent>, from: State = emptyState): State => {
+  let state = from
+  for (const stored of events) state = applyEvent(state, stored)
+  return state
+}
