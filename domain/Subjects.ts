@@ -82,6 +82,8 @@ export const eventSubjects = (cluster: string) => [
   `coral.obs.${tokens(cluster)}.>`,
 ]
 
+export const workSubjects = (cluster: string) => [`coral.work.${tokens(cluster)}.>`]
+
 export const mirrorWorkSubject = (cluster: string, namespace: string, name: string) =>
   `coral.work.${tokens(cluster)}.mirror.${tokens(namespace, name)}`
 
