@@ -150,6 +150,12 @@ export const MirrorJobFailed = envelope(
   Schema.Struct({ ...MirrorJob, reason: Schema.String, message: Schema.String, retryable: Schema.Boolean }),
 )
 
+/** A node agent announces itself and the public key (NATS xkey) its pull credentials are sealed to. */
+export const AgentRegistered = envelope(
+  "AgentRegistered",
+  Schema.Struct({ node: Schema.String, publicKey: Schema.String, version: Schema.String }),
+)
+
 /** A message a consumer could not decode, set aside with why (and the first bytes, for inspection). */
 export const PoisonEvent = envelope(
   "PoisonEvent",
@@ -175,6 +181,7 @@ export const CoralEvent = Schema.Union([
   MirrorJobProgress,
   MirrorJobSucceeded,
   MirrorJobFailed,
+  AgentRegistered,
   PoisonEvent,
 ])
 export type CoralEvent = typeof CoralEvent.Type

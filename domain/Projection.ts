@@ -35,6 +35,7 @@ export interface NodeState {
   readonly diskPressure: boolean
   readonly pidPressure: boolean
   readonly unschedulable: boolean
+  readonly taints: ReadonlyArray<{ readonly key: string; readonly value?: string; readonly effect: string }>
 }
 
 export interface ItemStatus {
@@ -59,8 +60,15 @@ export interface MirrorJobState {
   readonly sequence: number
 }
 
+export interface AgentState {
+  readonly publicKey: string
+  readonly version: string
+}
+
 export interface State {
   readonly lastSequence: number
+  /** Registered node agents, by node name. */
+  readonly agents: Readonly<Record<string, AgentState>>
   /** By `kind/namespace/name`. */
   readonly resources: Readonly<Record<string, ResourceState>>
   readonly nodes: Readonly<Record<string, NodeState>>
@@ -70,7 +78,14 @@ export interface State {
   readonly mirrorJobs: Readonly<Record<string, Readonly<Record<string, MirrorJobState>>>>
 }
 
-export const emptyState: State = { lastSequence: 0, resources: {}, nodes: {}, items: {}, mirrorJobs: {} }
+export const emptyState: State = {
+  lastSequence: 0,
+  agents: {},
+  resources: {},
+  nodes: {},
+  items: {},
+  mirrorJobs: {},
+}
 
 export const statusKey = (resource: ResourceKey, node: string, item: string) =>
   `${resourceKeyString(resource)}|${node}|${item}`
@@ -183,10 +198,8 @@ const applyData = (state: State, stored: StoredEvent): State => {
         mirrorJobs: without(state.mirrorJobs, (k) => k === key),
       }
     }
-    case "NodeObserved": {
-      const { taints: _, ...node } = event.data
-      return { ...state, nodes: { ...state.nodes, [node.name]: node } }
-    }
+    case "NodeObserved":
+      return { ...state, nodes: { ...state.nodes, [event.data.name]: event.data } }
     case "NodeRemoved": {
       if (state.nodes[event.data.name]?.uid !== event.data.uid) return state
       return {
@@ -225,6 +238,14 @@ const applyData = (state: State, stored: StoredEvent): State => {
         reason: event.data.reason,
         message: event.data.message,
       })
+    case "AgentRegistered":
+      return {
+        ...state,
+        agents: {
+          ...state.agents,
+          [event.data.node]: { publicKey: event.data.publicKey, version: event.data.version },
+        },
+      }
     // Recorded for operators; it holds no state.
     case "PoisonEvent":
       return state

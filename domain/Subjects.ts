@@ -73,6 +73,10 @@ const reporterToken = (reporter: Reporter) =>
 export const observationSubject = (cluster: string, key: ResourceKey, reporter: Reporter) =>
   `coral.obs.${tokens(cluster)}.${kindToken(key.kind)}.${tokens(key.namespace, key.name)}.${reporterToken(reporter)}`
 
+/** A node agent's own facts (its registration), shaped like an observation so the same permission covers it. */
+export const agentSubject = (cluster: string, node: string) =>
+  `coral.obs.${tokens(cluster)}.agent._.${tokens(node)}.${reporterToken({ node })}`
+
 /** What a node agent may publish: its own observations, whatever the resource. */
 export const nodeObservationFilter = (cluster: string, node: string) =>
   `coral.obs.${tokens(cluster)}.*.*.*.${reporterToken({ node })}`

@@ -91,9 +91,14 @@ export interface EventStoreShape {
     { readonly sequence: number; readonly duplicate: boolean },
     AppendConflict | EventStoreFailed
   >
+  /** Sequence of the last event in the whole stream, 0 when it is empty. */
+  readonly streamLastSequence: Effect.Effect<number, EventStoreFailed>
   /** Sequence of the last event on `subject`, 0 when there is none. */
   readonly lastSubjectSequence: (subject: string) => Effect.Effect<number, EventStoreFailed>
+  /** The stored events, ending with the last one there was when the replay started. */
   readonly replay: (options: ReplayOptions) => Stream.Stream<ReplayedMessage, EventStoreFailed>
+  /** The stored events, then new ones as they arrive; never ends. */
+  readonly follow: (options: ReplayOptions) => Stream.Stream<ReplayedMessage, EventStoreFailed>
   readonly consume: <E, R>(
     options: ConsumeOptions,
     handler: (stored: StoredEvent) => Effect.Effect<void, RetryLater | E, R>,
@@ -177,27 +182,28 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
           new EventStoreFailed({ operation: `read last sequence of ${subject}`, details: describe(cause) }),
       }).pipe(Effect.map((message) => message?.seq ?? 0))
 
-    const toReplayed = (message: JsMsg): Effect.Effect<ReplayedMessage> =>
-      decodePayload(message.data).pipe(
+    const streamLastSequence: EventStoreShape["streamLastSequence"] = Effect.tryPromise({
+      try: () => jsm.streams.info(streams.events).then((info) => info.state.last_seq),
+      catch: (cause) =>
+        new EventStoreFailed({ operation: "read the stream's last sequence", details: describe(cause) }),
+    })
+
+    const toReplayed = (message: JsMsg): Effect.Effect<ReplayedMessage> => {
+      const delivery = {
+        sequence: message.seq,
+        subject: message.subject,
+        time: new Date(message.info.timestampNanos / 1_000_000),
+        pending: message.info.pending,
+      }
+      return decodePayload(message.data).pipe(
         Effect.match({
-          onSuccess: (event): ReplayedMessage => ({
-            _tag: "Event",
-            sequence: message.seq,
-            subject: message.subject,
-            time: new Date(message.info.timestampNanos / 1_000_000),
-            event,
-          }),
-          onFailure: (reason): ReplayedMessage => ({
-            _tag: "Undecodable",
-            sequence: message.seq,
-            subject: message.subject,
-            time: new Date(message.info.timestampNanos / 1_000_000),
-            reason,
-          }),
+          onSuccess: (event): ReplayedMessage => ({ _tag: "Event", ...delivery, event }),
+          onFailure: (reason): ReplayedMessage => ({ _tag: "Undecodable", ...delivery, reason }),
         }),
       )
+    }
 
-    const replay: EventStoreShape["replay"] = (options) =>
+    const read = (options: ReplayOptions, follow: boolean) =>
       Stream.unwrap(
         Effect.gen(function* () {
           const failed = (cause: unknown) =>
@@ -223,13 +229,16 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
             Effect.tryPromise({ try: () => consumer.consume({ max_messages: 256 }), catch: failed }),
             (iterator) => Effect.promise(() => iterator.close().catch(() => undefined)),
           )
-          // The replay ends with the message that had nothing after it when it was delivered.
-          return Stream.fromAsyncIterable(messages, failed).pipe(
-            Stream.takeUntil((message) => message.info.pending === 0),
+          const all = Stream.fromAsyncIterable(messages, failed)
+          // A replay ends with the message that had nothing after it when it was delivered.
+          return (follow ? all : all.pipe(Stream.takeUntil((message) => message.info.pending === 0))).pipe(
             Stream.mapEffect(toReplayed),
           )
         }),
       )
+
+    const replay: EventStoreShape["replay"] = (options) => read(options, false)
+    const follow: EventStoreShape["follow"] = (options) => read(options, true)
 
     const ensureConsumer = (options: ConsumeOptions) => {
       const config: Partial<ConsumerConfig> & { durable_name: string } = {
@@ -329,7 +338,14 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
         }),
       )
 
-    return { append, lastSubjectSequence, replay, consume } satisfies EventStoreShape
+    return {
+      append,
+      streamLastSequence,
+      lastSubjectSequence,
+      replay,
+      follow,
+      consume,
+    } satisfies EventStoreShape
   })
 
 export const layerJetStream = (cluster: string) => Layer.effect(EventStore, make(cluster))
