@@ -95,5 +95,8 @@ export const mirrorWorkSubject = (cluster: string, namespace: string, name: stri
 export const desiredKey = (cluster: string, node: string, key: ResourceKey) =>
   `${tokens(cluster, node)}.${kindToken(key.kind)}.${tokens(key.namespace, key.name)}`
 
+/** KV filter of every key of one cluster. */
+export const desiredKeysOfCluster = (cluster: string) => `${tokens(cluster)}.>`
+
 /** KV filter an agent watches: everything assigned to its node. */
 export const desiredKeysOfNode = (cluster: string, node: string) => `${tokens(cluster, node)}.>`

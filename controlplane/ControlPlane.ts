@@ -1,0 +1,212 @@
+/**
+ * The control plane: one leader (Lease-elected; standbys wait) that turns the Kubernetes API's
+ * ImageSyncs and Nodes into events, keeps the projection of the stream, writes the planner's
+ * per-node assignments (with sealed pull credentials) to `coral_desired`, and folds node reports
+ * into each ImageSync's status. Every loop is level-based and supervised: it restarts after a
+ * failure and catches up from the current state, never from "what it missed".
+ */
+import { hostname } from "node:os"
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1Node,
+  type V1Secret,
+} from "@kubernetes/client-node"
+import { Kvm } from "@nats-io/kv"
+import { createCurve } from "@nats-io/nkeys"
+import { Duration, Effect, Ref, type Scope, Stream, SubscriptionRef } from "effect"
+import { Counter, Registry } from "prom-client"
+import type { ImageSyncStatus } from "../domain/ImageSync.ts"
+import { plan } from "../domain/Planner.ts"
+import { buckets } from "../domain/Subjects.ts"
+import type { EventStore } from "../eventlog/EventStore.ts"
+import { Nats } from "../eventlog/Nats.ts"
+import { defaultEventLogSettings, provisionEventLog } from "../eventlog/Provisioning.ts"
+import { group, version } from "../infra/crd/definitions.ts"
+import { kubeRequest } from "../k8s/KubeRequest.ts"
+import { coalesce } from "../runtime/coalesce.ts"
+import { serveEndpoints } from "../runtime/HttpEndpoints.ts"
+import { supervise } from "../runtime/Supervise.ts"
+import {
+  type CredentialProblem,
+  desiredEntries,
+  makeSealer,
+  readDesired,
+  writeDifference,
+} from "./AssignmentPublisher.ts"
+import { type ImageSyncObject, type InvalidSpecs, reconcileImageSyncs, reconcileNodes } from "./Ingest.ts"
+import { startInformer } from "./KubeInformer.ts"
+import { whileLeader } from "./LeaderElection.ts"
+import { followState } from "./LiveState.ts"
+import { seedWritten, writeStatuses } from "./StatusWriter.ts"
+
+export interface ControlPlaneOptions {
+  readonly cluster: string
+  readonly kubeConfig: KubeConfig
+  readonly leaseNamespace: string
+  readonly identity?: string
+  readonly metricsHost: string
+  readonly metricsPort: number
+  /** How often statuses are written at most (per resource). */
+  readonly statusInterval: Duration.Duration
+  /** Periodic re-check of everything even when no watch fired. */
+  readonly resyncInterval: Duration.Duration
+}
+
+const imageSyncPath = `/apis/${group}/${version}/imagesyncs`
+
+export const runControlPlane = (
+  options: ControlPlaneOptions,
+): Effect.Effect<never, unknown, Nats | EventStore | Scope.Scope> =>
+  Effect.gen(function* () {
+    const { cluster, kubeConfig } = options
+    const identity = options.identity ?? `${hostname()}-${process.pid}`
+    const registry = new Registry()
+    const statusWrites = new Counter({
+      name: "coral_controlplane_status_writes_total",
+      help: "Status subresource patches written (coalesced: at most one per resource per status interval).",
+      registers: [registry],
+    })
+    const kvWrites = new Counter({
+      name: "coral_controlplane_assignment_writes_total",
+      help: "Puts and deletes of per-node assignments in coral_desired (only differences are written).",
+      labelNames: ["operation"],
+      registers: [registry],
+    })
+    yield* serveEndpoints({
+      host: options.metricsHost,
+      port: options.metricsPort,
+      registry,
+      unhealthy: () => undefined,
+    })
+
+    yield* provisionEventLog(defaultEventLogSettings(cluster))
+    const core = kubeConfig.makeApiClient(CoreV1Api)
+    const custom = kubeConfig.makeApiClient(CustomObjectsApi)
+    const clusterUid = yield* kubeRequest("read namespace kube-system", () =>
+      core.readNamespace({ name: "kube-system" }),
+    ).pipe(Effect.map((ns) => ns.metadata?.uid ?? cluster))
+
+    const duties = Effect.gen(function* () {
+      const live = yield* followState(cluster)
+      const imageSyncs = yield* startInformer<ImageSyncObject>({
+        name: "imagesyncs",
+        kubeConfig,
+        path: imageSyncPath,
+        list: () => custom.listClusterCustomObject({ group, version, plural: "imagesyncs" }) as never,
+      })
+      const nodes = yield* startInformer<V1Node>({
+        name: "nodes",
+        kubeConfig,
+        path: "/api/v1/nodes",
+        list: () => core.listNode(),
+      })
+      const secrets = yield* startInformer<V1Secret>({
+        name: "secrets",
+        kubeConfig,
+        path: "/api/v1/secrets",
+        list: () => core.listSecretForAllNamespaces(),
+      })
+      yield* live.caughtUp
+      yield* imageSyncs.synced
+      yield* nodes.synced
+      yield* secrets.synced
+      yield* Effect.logInfo("caught up with the stream and the API server")
+
+      const context = { cluster, clusterUid, state: live.state }
+      const invalid: InvalidSpecs = new Map()
+      const ingest = Effect.gen(function* () {
+        yield* reconcileImageSyncs(context, yield* imageSyncs.list, invalid)
+        yield* reconcileNodes(context, yield* nodes.list)
+      })
+      const ingestTriggers = Stream.mergeAll(
+        [
+          Stream.fromQueue(imageSyncs.changes),
+          Stream.fromQueue(nodes.changes),
+          Stream.tick(options.resyncInterval),
+        ],
+        { concurrency: "unbounded" },
+      )
+      yield* Effect.forkScoped(supervise("ingest", coalesce(ingestTriggers, Duration.millis(20), ingest)))
+
+      // Assignments: every state or secret change, debounced.
+      const { connection } = yield* Nats
+      const kv = yield* Effect.promise(() => new Kvm(connection).open(buckets.desired))
+      const written = yield* readDesired(kv, cluster)
+      const sealer = makeSealer(createCurve())
+      const problems = yield* Ref.make<ReadonlyArray<CredentialProblem>>([])
+      const publish = Effect.gen(function* () {
+        const state = yield* SubscriptionRef.get(live.state)
+        const desired = desiredEntries(cluster, plan(state), state, yield* secrets.list, sealer)
+        yield* Ref.set(problems, desired.problems)
+        const { puts, deletes } = yield* writeDifference(kv, written, desired.entries)
+        kvWrites.inc({ operation: "put" }, puts)
+        kvWrites.inc({ operation: "delete" }, deletes)
+      })
+      const publishTriggers = Stream.merge(
+        SubscriptionRef.changes(live.state),
+        Stream.fromQueue(secrets.changes),
+      )
+      yield* Effect.forkScoped(
+        supervise("assignments", coalesce(publishTriggers, Duration.millis(50), publish)),
+      )
+
+      // Status: at most one pass per interval, writing only what changed.
+      const seeded = seedWritten(
+        (yield* imageSyncs.list).map((o) => ({
+          namespace: o.metadata?.namespace ?? "",
+          name: o.metadata?.name ?? "",
+          ...((o as { status?: ImageSyncStatus }).status
+            ? { status: (o as { status: ImageSyncStatus }).status }
+            : {}),
+        })),
+      )
+      const statusPass = Effect.gen(function* () {
+        const state = yield* SubscriptionRef.get(live.state)
+        const objects = yield* imageSyncs.list
+        const writes = yield* writeStatuses(custom, seeded, {
+          state,
+          plan: plan(state),
+          problems: yield* Ref.get(problems),
+          invalid: [...invalid.entries()].flatMap(([key, message]) => {
+            const object = objects.find(
+              (o) => `ImageSync/${o.metadata?.namespace}/${o.metadata?.name}` === key,
+            )
+            return object
+              ? [
+                  {
+                    namespace: object.metadata?.namespace ?? "",
+                    name: object.metadata?.name ?? "",
+                    generation: object.metadata?.generation ?? 0,
+                    message,
+                  },
+                ]
+              : []
+          }),
+          now: new Date().toISOString(),
+        })
+        statusWrites.inc(writes)
+      })
+      const statusTriggers = Stream.merge(
+        SubscriptionRef.changes(live.state),
+        Stream.tick(options.resyncInterval),
+      )
+      yield* Effect.forkScoped(
+        supervise("status", coalesce(statusTriggers, options.statusInterval, statusPass)),
+      )
+      return yield* Effect.never
+    }).pipe(Effect.scoped)
+
+    return yield* whileLeader(
+      {
+        kubeConfig,
+        namespace: options.leaseNamespace,
+        name: "coral-controlplane",
+        identity,
+        leaseDuration: Duration.seconds(15),
+        renewEvery: Duration.seconds(3),
+      },
+      duties,
+    )
+  })

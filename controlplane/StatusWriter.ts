@@ -1,0 +1,160 @@
+/**
+ * Projected state → the `status` subresource of each ImageSync. A pass computes every status with
+ * the pure `imageSyncStatus` and patches only those that differ from what was last written, so a
+ * pass per second bounds the writes to one per resource per second however many node reports
+ * arrived in between. Statuses already on the objects seed "last written" at start-up, so a
+ * restart does not rewrite them and conditions keep their transition times.
+ */
+import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
+import { Effect } from "effect"
+import { canonicalJson } from "../domain/canonicalJson.ts"
+import type { ImageSyncStatus } from "../domain/ImageSync.ts"
+import { imageSyncStatus } from "../domain/ImageSyncStatus.ts"
+import type { Plan } from "../domain/Planner.ts"
+import type { State } from "../domain/Projection.ts"
+import { resourceKeyString } from "../domain/Subjects.ts"
+import { group, version } from "../infra/crd/definitions.ts"
+import { kubeRequest } from "../k8s/KubeRequest.ts"
+import type { CredentialProblem } from "./AssignmentPublisher.ts"
+
+export interface StatusTarget {
+  readonly namespace: string
+  readonly name: string
+  readonly status?: ImageSyncStatus
+}
+
+const withCredentialProblems = (
+  status: ImageSyncStatus,
+  problems: ReadonlyArray<CredentialProblem>,
+): ImageSyncStatus => {
+  if (problems.length === 0) return status
+  const note = problems.map((p) => `pull secret ${p.secret}: ${p.reason}`).join("; ")
+  return {
+    ...status,
+    conditions: (status.conditions ?? []).map((c) =>
+      c.type === "Degraded" && c.status === "False"
+        ? { ...c, status: "True", reason: "PullSecretUnusable", message: note }
+        : c,
+    ),
+  }
+}
+
+export const invalidSpecStatus = (generation: number, message: string, now: string): ImageSyncStatus => ({
+  observedGeneration: generation,
+  conditions: [
+    {
+      type: "Ready",
+      status: "False",
+      reason: "InvalidSpec",
+      message,
+      lastTransitionTime: now,
+      observedGeneration: generation,
+    },
+    {
+      type: "Degraded",
+      status: "True",
+      reason: "InvalidSpec",
+      message,
+      lastTransitionTime: now,
+      observedGeneration: generation,
+    },
+  ],
+})
+
+export interface StatusPass {
+  readonly state: State
+  readonly plan: Plan
+  readonly problems: ReadonlyArray<CredentialProblem>
+  /** Objects the API server holds that Coral could not decode, with why. */
+  readonly invalid: ReadonlyArray<{
+    readonly namespace: string
+    readonly name: string
+    readonly generation: number
+    readonly message: string
+  }>
+  readonly now: string
+}
+
+/** One pass; `written` (key → canonical JSON of the status last written) is updated in place. */
+export const writeStatuses = (
+  api: CustomObjectsApi,
+  written: Map<string, { readonly json: string; readonly status: ImageSyncStatus }>,
+  pass: StatusPass,
+): Effect.Effect<number> =>
+  Effect.gen(function* () {
+    let writes = 0
+    const plans = new Map(pass.plan.resources.map((r) => [resourceKeyString(r.resource), r]))
+    const targets: Array<{ key: string; namespace: string; name: string; status: ImageSyncStatus }> = []
+    for (const resource of Object.values(pass.state.resources)) {
+      if (resource.kind !== "ImageSync") continue
+      const key = resourceKeyString(resource)
+      const computed = imageSyncStatus(
+        pass.state,
+        resource,
+        plans.get(key),
+        written.get(key)?.status,
+        pass.now,
+      )
+      const problems = pass.problems.filter(
+        (p) => p.namespace === resource.namespace && p.name === resource.name,
+      )
+      targets.push({
+        key,
+        namespace: resource.namespace,
+        name: resource.name,
+        status: withCredentialProblems(computed, problems),
+      })
+    }
+    for (const bad of pass.invalid) {
+      const key = resourceKeyString({ kind: "ImageSync", ...bad })
+      targets.push({
+        key,
+        namespace: bad.namespace,
+        name: bad.name,
+        status: invalidSpecStatus(bad.generation, bad.message, pass.now),
+      })
+    }
+    for (const target of targets) {
+      const json = canonicalJson(target.status)
+      if (written.get(target.key)?.json === json) continue
+      const outcome = yield* kubeRequest(`patch status of ImageSync ${target.namespace}/${target.name}`, () =>
+        api.patchNamespacedCustomObjectStatus(
+          {
+            group,
+            version,
+            namespace: target.namespace,
+            plural: "imagesyncs",
+            name: target.name,
+            body: { status: target.status },
+          },
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        ),
+      ).pipe(Effect.exit)
+      if (outcome._tag === "Failure") {
+        yield* Effect.logWarning("status write failed; the next pass retries").pipe(
+          Effect.annotateLogs({ resource: target.key, cause: String(outcome.cause) }),
+        )
+        continue
+      }
+      written.set(target.key, { json, status: target.status })
+      writes++
+    }
+    return writes
+  })
+
+/** Seeds "last written" from the statuses the objects already carry. */
+export const seedWritten = (
+  objects: ReadonlyArray<StatusTarget>,
+): Map<string, { readonly json: string; readonly status: ImageSyncStatus }> =>
+  new Map(
+    objects.flatMap((object) =>
+      object.status
+        ? [
+            [
+              resourceKeyString({ kind: "ImageSync", ...object }),
+              { json: canonicalJson(object.status), status: object.status },
+            ],
+          ]
+        : [],
+    ),
+  )

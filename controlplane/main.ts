@@ -1,0 +1,46 @@
+/**
+ * The control-plane process. Configuration comes from `CORAL_*` environment variables:
+ * CORAL_CLUSTER (name of this cluster in subjects, default `local`), CORAL_NATS_URL (required),
+ * CORAL_KUBECONFIG (default: in-cluster, then ~/.kube/config), CORAL_LEASE_NAMESPACE (default
+ * `default`), CORAL_METRICS_ADDRESS (default `0.0.0.0:9090`), CORAL_STATUS_INTERVAL (default 1s),
+ * CORAL_RESYNC_INTERVAL (default 30s).
+ */
+
+import { NodeRuntime } from "@effect/platform-node"
+import { KubeConfig } from "@kubernetes/client-node"
+import { Config, Duration, Effect, Layer } from "effect"
+import { layerJetStream } from "../eventlog/EventStore.ts"
+import { layer as natsLayer } from "../eventlog/Nats.ts"
+import { runControlPlane } from "./ControlPlane.ts"
+
+const settings = Config.all({
+  cluster: Config.String("CORAL_CLUSTER").pipe(Config.withDefault("local")),
+  natsUrl: Config.String("CORAL_NATS_URL"),
+  kubeconfig: Config.String("CORAL_KUBECONFIG").pipe(Config.withDefault("")),
+  leaseNamespace: Config.String("CORAL_LEASE_NAMESPACE").pipe(Config.withDefault("default")),
+  metricsAddress: Config.String("CORAL_METRICS_ADDRESS").pipe(Config.withDefault("0.0.0.0:9090")),
+  statusInterval: Config.Duration("CORAL_STATUS_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
+  resyncInterval: Config.Duration("CORAL_RESYNC_INTERVAL").pipe(Config.withDefault(Duration.seconds(30))),
+})
+
+const program = Effect.gen(function* () {
+  const config = yield* settings
+  const kubeConfig = new KubeConfig()
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig)
+  else kubeConfig.loadFromDefault()
+  const [host = "0.0.0.0", port = "9090"] = config.metricsAddress.split(":")
+  const live = layerJetStream(config.cluster).pipe(
+    Layer.provideMerge(natsLayer({ servers: config.natsUrl.split(","), name: "coral-controlplane" })),
+  )
+  return yield* runControlPlane({
+    cluster: config.cluster,
+    kubeConfig,
+    leaseNamespace: config.leaseNamespace,
+    metricsHost: host,
+    metricsPort: Number(port),
+    statusInterval: config.statusInterval,
+    resyncInterval: config.resyncInterval,
+  }).pipe(Effect.provide(live))
+})
+
+NodeRuntime.runMain(Effect.scoped(program))

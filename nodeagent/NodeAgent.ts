@@ -1,0 +1,143 @@
+/**
+ * The node agent: registers its public key (an ephemeral NATS xkey, made at start and never
+ * written anywhere), watches its own keys in `coral_desired`, and runs one `keepImage` worker per
+ * assigned image — starting workers for new images, interrupting those whose assignment went away
+ * or changed. It talks only to NATS and the node's CRI socket; it has no Kubernetes access and
+ * sees pull credentials only sealed to its own key. Images of an assignment that goes away are left
+ * in the runtime (the kubelet's image GC reclaims them when unused).
+ */
+import { createHash } from "node:crypto"
+import { Kvm } from "@nats-io/kv"
+import { createCurve } from "@nats-io/nkeys"
+import { Duration, Effect, FiberMap, Schedule, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
+import { canonicalJson } from "../domain/canonicalJson.ts"
+import { agentSubject, buckets, observationSubject } from "../domain/Subjects.ts"
+import { EventStore, makeEvent } from "../eventlog/EventStore.ts"
+import { Nats } from "../eventlog/Nats.ts"
+import { serveEndpoints } from "../runtime/HttpEndpoints.ts"
+import { type Assignments, watchAssignments } from "./AssignmentWatch.ts"
+import { makeCriImageService } from "./CriImageService.ts"
+import { keepImage, openCredentials, type PullerContext, type PullTarget } from "./ImagePuller.ts"
+import { makeAgentMetrics } from "./Metrics.ts"
+
+export const agentVersion = "0.1.0"
+
+export interface NodeAgentOptions {
+  readonly cluster: string
+  readonly node: string
+  readonly criSocket: string
+  readonly metricsHost: string
+  readonly metricsPort: number
+  readonly pullConcurrency: number
+  readonly recheckInterval: Duration.Duration
+}
+
+/** The bucket is provisioned by the control plane: wait for it rather than create it. */
+const openBucket = (kvm: Kvm) =>
+  Effect.tryPromise(async () => {
+    const kv = await kvm.open(buckets.desired)
+    await kv.status()
+    return kv
+  }).pipe(
+    Effect.tapError(() => Effect.logInfo("waiting for the control plane to provision coral_desired")),
+    Effect.retry(Schedule.spaced(Duration.seconds(1))),
+  )
+
+export const runNodeAgent = (
+  options: NodeAgentOptions,
+): Effect.Effect<never, unknown, Nats | EventStore | Scope.Scope> =>
+  Effect.gen(function* () {
+    const { cluster, node } = options
+    const metrics = makeAgentMetrics()
+    const endpoints = yield* serveEndpoints({
+      host: options.metricsHost,
+      port: options.metricsPort,
+      registry: metrics.registry,
+      unhealthy: () => undefined,
+    })
+    yield* Effect.logInfo("serving metrics").pipe(Effect.annotateLogs({ node, port: endpoints.port }))
+
+    const store = yield* EventStore
+    const { connection } = yield* Nats
+    const curve = createCurve()
+    const registered = yield* makeEvent(
+      "AgentRegistered",
+      { node, publicKey: curve.getPublicKey(), version: agentVersion },
+      { cluster },
+    )
+    yield* store.append(agentSubject(cluster, node), registered, { msgId: registered.id })
+
+    const kv = yield* openBucket(new Kvm(connection))
+    const cri = yield* makeCriImageService(options.criSocket)
+    const assignments = yield* watchAssignments(kv, cluster, node)
+    const workers = yield* FiberMap.make<string>()
+    const ready = new Set<string>()
+
+    const context: PullerContext = {
+      cri,
+      pulls: yield* Semaphore.make(options.pullConcurrency),
+      recheckInterval: options.recheckInterval,
+      metrics,
+      report: (target, report) =>
+        Effect.gen(function* () {
+          const { assignment } = target
+          const event = yield* makeEvent(
+            "ImageStatusReported",
+            { node, namespace: assignment.namespace, name: assignment.name, image: target.image, ...report },
+            { cluster },
+          )
+          const key = { kind: "ImageSync", namespace: assignment.namespace, name: assignment.name } as const
+          yield* store.append(observationSubject(cluster, key, { node }), event, { msgId: event.id })
+          const id = `${assignment.namespace}/${assignment.name}|${target.image}`
+          if (report.phase === "Ready") ready.add(id)
+          else ready.delete(id)
+          metrics.present.set(ready.size)
+        }).pipe(Effect.mapError((error) => new Error(error.message))),
+    }
+
+    const targetsOf = (current: Assignments) => {
+      const targets = new Map<string, PullTarget>()
+      for (const [key, value] of current) {
+        const { assignment } = value
+        if (assignment.kind !== "ImageSync") continue
+        for (const image of assignment.images) {
+          const sealed = value.credentials?.images[image]
+          const credentials = openCredentials((m, s) => curve.open(m, s), sealed, value.credentials?.sealedBy)
+          // A worker restarts when anything that shapes its pulls changes.
+          const fingerprint = createHash("sha256")
+            .update(
+              canonicalJson({
+                ...assignment,
+                images: undefined,
+                generation: undefined,
+                plannedFromSequence: undefined,
+                sealed,
+              }),
+            )
+            .digest("hex")
+            .slice(0, 16)
+          targets.set(`${key}|${image}|${fingerprint}`, { assignment, image, credentials })
+        }
+      }
+      return targets
+    }
+
+    const reconcile = (current: Assignments) =>
+      Effect.gen(function* () {
+        const targets = targetsOf(current)
+        for (const [id] of [...workers]) {
+          if (!targets.has(id)) {
+            yield* FiberMap.remove(workers, id)
+            ready.delete(id.split("|").slice(0, 2).join("|"))
+          }
+        }
+        for (const [id, target] of targets) {
+          yield* FiberMap.run(workers, id, keepImage(context, target), { onlyIfMissing: true })
+        }
+        metrics.desired.set(targets.size)
+        metrics.lastReconcile.setToCurrentTime()
+      })
+
+    yield* SubscriptionRef.changes(assignments).pipe(Stream.runForEach(reconcile))
+    return yield* Effect.never
+  })

@@ -1,0 +1,42 @@
+/**
+ * The node-agent process (one per node). Configuration from `CORAL_*` environment variables:
+ * CORAL_NODE_NAME (required), CORAL_CLUSTER (default `local`), CORAL_NATS_URL (required),
+ * CORAL_CRI_SOCKET (default /run/containerd/containerd.sock), CORAL_METRICS_ADDRESS (default
+ * `0.0.0.0:9091`), CORAL_PULL_CONCURRENCY (default 2), CORAL_RECHECK_INTERVAL (default 30s).
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Config, Duration, Effect, Layer } from "effect"
+import { layerJetStream } from "../eventlog/EventStore.ts"
+import { layer as natsLayer } from "../eventlog/Nats.ts"
+import { runNodeAgent } from "./NodeAgent.ts"
+
+const settings = Config.all({
+  node: Config.String("CORAL_NODE_NAME"),
+  cluster: Config.String("CORAL_CLUSTER").pipe(Config.withDefault("local")),
+  natsUrl: Config.String("CORAL_NATS_URL"),
+  criSocket: Config.String("CORAL_CRI_SOCKET").pipe(Config.withDefault("/run/containerd/containerd.sock")),
+  metricsAddress: Config.String("CORAL_METRICS_ADDRESS").pipe(Config.withDefault("0.0.0.0:9091")),
+  pullConcurrency: Config.Int("CORAL_PULL_CONCURRENCY").pipe(Config.withDefault(2)),
+  recheckInterval: Config.Duration("CORAL_RECHECK_INTERVAL").pipe(Config.withDefault(Duration.seconds(30))),
+})
+
+const program = Effect.gen(function* () {
+  const config = yield* settings
+  const [host = "0.0.0.0", port = "9091"] = config.metricsAddress.split(":")
+  const live = layerJetStream(config.cluster).pipe(
+    Layer.provideMerge(
+      natsLayer({ servers: config.natsUrl.split(","), name: `coral-nodeagent-${config.node}` }),
+    ),
+  )
+  return yield* runNodeAgent({
+    cluster: config.cluster,
+    node: config.node,
+    criSocket: config.criSocket,
+    metricsHost: host,
+    metricsPort: Number(port),
+    pullConcurrency: config.pullConcurrency,
+    recheckInterval: config.recheckInterval,
+  }).pipe(Effect.provide(live))
+})
+
+NodeRuntime.runMain(Effect.scoped(program))
