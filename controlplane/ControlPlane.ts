@@ -117,8 +117,13 @@ export const runControlPlane = (
       const context = { cluster, clusterUid, state: live.state }
       const invalid: InvalidSpecs = new Map()
       const ingest = Effect.gen(function* () {
-        yield* reconcileImageSyncs(context, yield* imageSyncs.list, invalid)
-        yield* reconcileNodes(context, yield* nodes.list)
+        const syncs = yield* imageSyncs.list
+        const nodeList = yield* nodes.list
+        yield* Effect.logDebug("ingest pass").pipe(
+          Effect.annotateLogs({ imageSyncs: syncs.length, nodes: nodeList.length }),
+        )
+        yield* reconcileImageSyncs(context, syncs, invalid)
+        yield* reconcileNodes(context, nodeList)
       })
       const ingestTriggers = Stream.mergeAll(
         [
@@ -143,6 +148,16 @@ export const runControlPlane = (
         const { puts, deletes } = yield* writeDifference(kv, written, desired.entries)
         kvWrites.inc({ operation: "put" }, puts)
         kvWrites.inc({ operation: "delete" }, deletes)
+        if (puts + deletes > 0) {
+          yield* Effect.logInfo("assignments written").pipe(
+            Effect.annotateLogs({
+              puts,
+              deletes,
+              assigned: desired.entries.size,
+              sequence: state.lastSequence,
+            }),
+          )
+        }
       })
       const publishTriggers = Stream.merge(
         SubscriptionRef.changes(live.state),
@@ -187,6 +202,7 @@ export const runControlPlane = (
           now: new Date().toISOString(),
         })
         statusWrites.inc(writes)
+        if (writes > 0) yield* Effect.logDebug("statuses written").pipe(Effect.annotateLogs({ writes }))
       })
       const statusTriggers = Stream.merge(
         SubscriptionRef.changes(live.state),

@@ -45,15 +45,23 @@ const appendFact = <
   Effect.gen(function* () {
     const store = yield* EventStore
     const expected = yield* store.lastSubjectSequence(subject)
-    yield* store
-      .append(subject, event, { msgId, expectedLastSubjectSequence: expected })
-      .pipe(
-        Effect.catchTag("AppendConflict", (conflict) =>
-          Effect.logInfo("another writer appended first; the next pass re-reads").pipe(
-            Effect.annotateLogs({ subject, detail: conflict.details }),
-          ),
+    yield* store.append(subject, event, { msgId, expectedLastSubjectSequence: expected }).pipe(
+      Effect.tap((ack) =>
+        Effect.logInfo("fact appended").pipe(
+          Effect.annotateLogs({
+            type: event.type,
+            subject,
+            sequence: ack.sequence,
+            duplicate: ack.duplicate,
+          }),
         ),
-      )
+      ),
+      Effect.catchTag("AppendConflict", (conflict) =>
+        Effect.logInfo("another writer appended first; the next pass re-reads").pipe(
+          Effect.annotateLogs({ subject, detail: conflict.details }),
+        ),
+      ),
+    )
   })
 
 export interface IngestContext {

@@ -5,7 +5,7 @@
  * interrupted the moment a renewal fails. A standby keeps trying, so it takes over within one
  * lease duration of the leader's death.
  */
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from "@kubernetes/client-node"
+import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node"
 import { Duration, Effect } from "effect"
 import { type KubeRequestFailed, kubeRequest } from "../k8s/KubeRequest.ts"
 
@@ -23,7 +23,8 @@ const expired = (lease: V1Lease, now: number) => {
   return now - renewed > (lease.spec?.leaseDurationSeconds ?? 0) * 1000
 }
 
-const leaseBody = (options: LeaseOptions, previous: V1Lease | undefined, now: Date): V1Lease => {
+// Lease times are MicroTime on the wire (six fractional digits); a plain Date is refused.
+const leaseBody = (options: LeaseOptions, previous: V1Lease | undefined, now: V1MicroTime): V1Lease => {
   const keep = previous?.spec?.holderIdentity === options.identity
   return {
     apiVersion: "coordination.k8s.io/v1",
@@ -36,7 +37,7 @@ const leaseBody = (options: LeaseOptions, previous: V1Lease | undefined, now: Da
     spec: {
       holderIdentity: options.identity,
       leaseDurationSeconds: Math.ceil(Duration.toSeconds(options.leaseDuration)),
-      acquireTime: keep && previous?.spec?.acquireTime ? previous.spec.acquireTime : now,
+      acquireTime: keep && previous?.spec?.acquireTime ? new V1MicroTime(previous.spec.acquireTime) : now,
       renewTime: now,
       leaseTransitions: (previous?.spec?.leaseTransitions ?? 0) + (keep ? 0 : 1),
     },
@@ -55,7 +56,7 @@ const tryAcquireOrRenew = (api: CoordinationV1Api, options: LeaseOptions) =>
         () => Effect.succeed(undefined),
       ),
     )
-    const now = new Date()
+    const now = new V1MicroTime()
     if (!current) {
       yield* kubeRequest(`create Lease ${namespace}/${name}`, () =>
         api.createNamespacedLease({ namespace, body: leaseBody(options, undefined, now) }),

@@ -8,9 +8,10 @@
 
 import { NodeRuntime } from "@effect/platform-node"
 import { KubeConfig } from "@kubernetes/client-node"
-import { Config, Duration, Effect, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
 import { layerJetStream } from "../eventlog/EventStore.ts"
 import { layer as natsLayer } from "../eventlog/Nats.ts"
+import { goDuration } from "../runtime/GoDurationConfig.ts"
 import { runControlPlane } from "./ControlPlane.ts"
 
 const settings = Config.all({
@@ -19,12 +20,12 @@ const settings = Config.all({
   kubeconfig: Config.String("CORAL_KUBECONFIG").pipe(Config.withDefault("")),
   leaseNamespace: Config.String("CORAL_LEASE_NAMESPACE").pipe(Config.withDefault("default")),
   metricsAddress: Config.String("CORAL_METRICS_ADDRESS").pipe(Config.withDefault("0.0.0.0:9090")),
-  statusInterval: Config.Duration("CORAL_STATUS_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
-  resyncInterval: Config.Duration("CORAL_RESYNC_INTERVAL").pipe(Config.withDefault(Duration.seconds(30))),
 })
 
 const program = Effect.gen(function* () {
   const config = yield* settings
+  const resyncInterval = yield* goDuration("CORAL_RESYNC_INTERVAL", "30s")
+  const statusInterval = yield* goDuration("CORAL_STATUS_INTERVAL", "1s")
   const kubeConfig = new KubeConfig()
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig)
   else kubeConfig.loadFromDefault()
@@ -38,8 +39,8 @@ const program = Effect.gen(function* () {
     leaseNamespace: config.leaseNamespace,
     metricsHost: host,
     metricsPort: Number(port),
-    statusInterval: config.statusInterval,
-    resyncInterval: config.resyncInterval,
+    statusInterval,
+    resyncInterval,
   }).pipe(Effect.provide(live))
 })
 

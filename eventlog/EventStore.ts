@@ -207,33 +207,49 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
       Stream.unwrap(
         Effect.gen(function* () {
           const failed = (cause: unknown) =>
-            new EventStoreFailed({ operation: "replay", details: describe(cause) })
-          const consumer = yield* Effect.tryPromise({
-            try: () =>
-              js.consumers.get(streams.events, {
-                filter_subjects: [...options.subjects],
-                ...(options.fromSequence !== undefined
-                  ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.fromSequence }
-                  : options.since !== undefined
-                    ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.since.toISOString() }
-                    : { deliver_policy: DeliverPolicy.All }),
-              }),
-            catch: failed,
-          })
+            new EventStoreFailed({ operation: follow ? "follow" : "replay", details: describe(cause) })
+          if (options.subjects.length === 0) {
+            return yield* new EventStoreFailed({
+              operation: "replay",
+              details: "no subject filter was given",
+            })
+          }
+          // Where a replay stops: the stream's end as it is now, whatever is appended meanwhile.
+          const end = yield* streamLastSequence
+          const consumer = yield* Effect.acquireRelease(
+            Effect.tryPromise({
+              try: () =>
+                js.consumers.get(streams.events, {
+                  filter_subjects: [...options.subjects],
+                  ...(options.fromSequence !== undefined
+                    ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: options.fromSequence }
+                    : options.since !== undefined
+                      ? {
+                          deliver_policy: DeliverPolicy.StartTime,
+                          opt_start_time: options.since.toISOString(),
+                        }
+                      : { deliver_policy: DeliverPolicy.All }),
+                }),
+              catch: failed,
+            }),
+            // Ordered consumers otherwise linger on the server until their inactivity threshold.
+            (c) => Effect.promise(() => c.delete().catch(() => false)),
+          )
           const pending = yield* Effect.tryPromise({
             try: () => consumer.info().then((i) => i.num_pending),
             catch: failed,
           })
-          if (pending === 0) return Stream.empty
+          if (pending === 0 && !follow) return Stream.empty
           const messages = yield* Effect.acquireRelease(
             Effect.tryPromise({ try: () => consumer.consume({ max_messages: 256 }), catch: failed }),
             (iterator) => Effect.promise(() => iterator.close().catch(() => undefined)),
           )
           const all = Stream.fromAsyncIterable(messages, failed)
-          // A replay ends with the message that had nothing after it when it was delivered.
-          return (follow ? all : all.pipe(Stream.takeUntil((message) => message.info.pending === 0))).pipe(
-            Stream.mapEffect(toReplayed),
-          )
+          return (
+            follow
+              ? all
+              : all.pipe(Stream.takeUntil((message) => message.info.pending === 0 || message.seq >= end))
+          ).pipe(Stream.mapEffect(toReplayed))
         }),
       )
 

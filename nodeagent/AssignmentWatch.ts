@@ -60,7 +60,9 @@ export const watchAssignments = (
             }
           }
         })
-      const publish = SubscriptionRef.set(ref, new Map([...tracked].map(([key, t]) => [key, t.value])))
+      const publish = Effect.suspend(() =>
+        SubscriptionRef.set(ref, new Map([...tracked].map(([key, t]) => [key, t.value]))),
+      )
 
       const since = yield* Effect.tryPromise({
         try: () => kv.status().then((status) => status.streamInfo.state.last_seq),

@@ -71,11 +71,9 @@ const pullOnce = (context: PullerContext, target: PullTarget, timeout: Duration.
   const candidates: ReadonlyArray<PullAuth | undefined> =
     target.credentials.length === 0
       ? [undefined]
-      : target.credentials.map((c) => ({
-          username: c.username,
-          password: c.password,
-          serverAddress: c.registry,
-        }))
+      : // No serverAddress: containerd parses it as a URL and rejects a bare host:port; the
+        // credential was already matched to this image's registry.
+        target.credentials.map((c) => ({ username: c.username, password: c.password }))
   const attempt = (index: number): Effect.Effect<string, CriCallFailed> => {
     const auth = candidates[index]
     return context.cri.pullImage(target.image, { timeout, ...(auth ? { auth } : {}) }).pipe(

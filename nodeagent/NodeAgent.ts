@@ -9,7 +9,17 @@
 import { createHash } from "node:crypto"
 import { Kvm } from "@nats-io/kv"
 import { createCurve } from "@nats-io/nkeys"
-import { Duration, Effect, FiberMap, Schedule, type Scope, Semaphore, Stream, SubscriptionRef } from "effect"
+import {
+  Cause,
+  Duration,
+  Effect,
+  FiberMap,
+  Schedule,
+  type Scope,
+  Semaphore,
+  Stream,
+  SubscriptionRef,
+} from "effect"
 import { canonicalJson } from "../domain/canonicalJson.ts"
 import { agentSubject, buckets, observationSubject } from "../domain/Subjects.ts"
 import { EventStore, makeEvent } from "../eventlog/EventStore.ts"
@@ -132,9 +142,21 @@ export const runNodeAgent = (
           }
         }
         for (const [id, target] of targets) {
-          yield* FiberMap.run(workers, id, keepImage(context, target), { onlyIfMissing: true })
+          const worker = keepImage(context, target).pipe(
+            Effect.tapCause((cause) =>
+              Cause.hasInterruptsOnly(cause)
+                ? Effect.void
+                : Effect.logError("image worker died").pipe(
+                    Effect.annotateLogs({ image: target.image, cause: Cause.pretty(cause) }),
+                  ),
+            ),
+          )
+          yield* FiberMap.run(workers, id, worker, { onlyIfMissing: true })
         }
         metrics.desired.set(targets.size)
+        yield* Effect.logInfo("assignments changed").pipe(
+          Effect.annotateLogs({ node, assignments: current.size, images: targets.size }),
+        )
         metrics.lastReconcile.setToCurrentTime()
       })
 

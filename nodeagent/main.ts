@@ -5,9 +5,10 @@
  * `0.0.0.0:9091`), CORAL_PULL_CONCURRENCY (default 2), CORAL_RECHECK_INTERVAL (default 30s).
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Duration, Effect, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
 import { layerJetStream } from "../eventlog/EventStore.ts"
 import { layer as natsLayer } from "../eventlog/Nats.ts"
+import { goDuration } from "../runtime/GoDurationConfig.ts"
 import { runNodeAgent } from "./NodeAgent.ts"
 
 const settings = Config.all({
@@ -17,11 +18,11 @@ const settings = Config.all({
   criSocket: Config.String("CORAL_CRI_SOCKET").pipe(Config.withDefault("/run/containerd/containerd.sock")),
   metricsAddress: Config.String("CORAL_METRICS_ADDRESS").pipe(Config.withDefault("0.0.0.0:9091")),
   pullConcurrency: Config.Int("CORAL_PULL_CONCURRENCY").pipe(Config.withDefault(2)),
-  recheckInterval: Config.Duration("CORAL_RECHECK_INTERVAL").pipe(Config.withDefault(Duration.seconds(30))),
 })
 
 const program = Effect.gen(function* () {
   const config = yield* settings
+  const recheckInterval = yield* goDuration("CORAL_RECHECK_INTERVAL", "30s")
   const [host = "0.0.0.0", port = "9091"] = config.metricsAddress.split(":")
   const live = layerJetStream(config.cluster).pipe(
     Layer.provideMerge(
@@ -35,7 +36,7 @@ const program = Effect.gen(function* () {
     metricsHost: host,
     metricsPort: Number(port),
     pullConcurrency: config.pullConcurrency,
-    recheckInterval: config.recheckInterval,
+    recheckInterval,
   }).pipe(Effect.provide(live))
 })
 
