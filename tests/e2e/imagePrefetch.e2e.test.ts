@@ -6,10 +6,14 @@
  * what the servers hold: the ImageSync's status in the API server, the images in each containerd.
  */
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node"
-import { Effect, Option, Redacted, Result } from "effect"
+import { Kvm } from "@nats-io/kv"
+import { Effect, Layer, Option, Redacted, Result, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { parseImageReference, runtimeHolds } from "../../domain/ImageReference.ts"
 import type { ImageSyncStatus } from "../../domain/ImageSync.ts"
+import { buckets, specSubject } from "../../domain/Subjects.ts"
+import { EventStore, layerJetStream } from "../../eventlog/EventStore.ts"
+import { connectNats, layer as natsLayer } from "../../eventlog/Nats.ts"
 import { group, version } from "../../infra/crd/definitions.ts"
 import { installCrds } from "../../infra/crd/install.ts"
 import { startControlPlaneProcess, startNodeAgentProcess } from "../../infra/local/CoralProcesses.ts"
@@ -141,6 +145,56 @@ const holds = async (node: string, image: string) => {
   return Option.isSome(found) && runtimeHolds(Result.getOrThrow(parseImageReference(image)), found.value)
 }
 
+const push = (repository: string, registry: "public" | "private" = "public") => {
+  const { box } = world()
+  const target = box.registries[registry]
+  const endpoint = {
+    host: target.host,
+    insecure: true,
+    ...(target.credentials
+      ? { username: target.credentials.username, password: target.credentials.password }
+      : {}),
+  }
+  return Effect.runPromise(pushTestImage(endpoint, { repository, tag: "1", layerBytes: 32 * 1024 })).then(
+    (i) => i.reference,
+  )
+}
+
+const waitReady = (name: string, readyNodes: number, generation = 1) =>
+  eventually(
+    `${name} is Ready on ${readyNodes} node(s) at generation ${generation}`,
+    async () => {
+      const current = await statusOf(name)
+      expect(condition(current, "Ready")?.status, JSON.stringify(current)).toBe("True")
+      expect(current?.observedGeneration).toBe(generation)
+      expect(current?.readyNodes).toBe(readyNodes)
+      return current
+    },
+    { timeoutMs: 90_000 },
+  )
+
+const nodesHolding = async (image: string) => {
+  const holding: Array<string> = []
+  for (const node of ["node-1", "node-2", "node-3"]) if (await holds(node, image)) holding.push(node)
+  return holding
+}
+
+/** Keys of `coral_desired` for one ImageSync, read from NATS. */
+const desiredKeysOf = (name: string) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function* () {
+        const { connection } = yield* connectNats({ servers: world().box.nats.url, name: "e2e-inspector" })
+        return yield* Effect.promise(async () => {
+          const kv = await new Kvm(connection).open(buckets.desired)
+          const keys: Array<string> = []
+          for await (const key of await kv.keys(`${cluster}.*.imagesync.${namespace}.${name}`)) keys.push(key)
+          return keys.sort()
+        })
+      }),
+    ),
+  )
+
 const pullSecret = async () => {
   const { box, privateCredentials } = world()
   const auths = {
@@ -187,5 +241,170 @@ describe("image prefetch end to end", () => {
       expect(await holds("node-2", image), `node-2 ${image}`).toBe(true)
       expect(await holds("node-3", image), `node-3 ${image}`).toBe(false)
     }
+  })
+  it("pulls again an image removed from one containerd behind the agent's back", async () => {
+    const { single } = world().images
+    await waitReady("general-pool", 2)
+    const runtime = world().runtimes.get("node-1")
+    await Effect.runPromise(runtime?.removeImage(single) ?? Effect.void)
+    expect(await holds("node-1", single)).toBe(false)
+    await eventually("node-1 holds the image again", async () =>
+      expect(await holds("node-1", single)).toBe(true),
+    )
+    await waitReady("general-pool", 2)
+  })
+
+  it("moves assignments when the selector changes, and keeps replicas: 1 on one node only", async () => {
+    const image = await push("e2e/mover")
+    await applyImageSync("mover", {
+      images: [image],
+      nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z1" } },
+    })
+    await waitReady("mover", 1)
+    expect(await nodesHolding(image)).toEqual(["node-1"])
+    expect(await desiredKeysOf("mover")).toEqual([`${cluster}.node-1.imagesync.${namespace}.mover`])
+
+    await applyImageSync("mover", {
+      images: [image],
+      nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z3" } },
+    })
+    await eventually("the assignment moved to node-3", async () =>
+      expect(await desiredKeysOf("mover")).toEqual([`${cluster}.node-3.imagesync.${namespace}.mover`]),
+    )
+    await eventually("node-3 holds the image", async () => expect(await holds("node-3", image)).toBe(true))
+    const moved = await waitReady("mover", 1, 2)
+    expect(moved?.desiredNodes).toBe(1)
+
+    const once = await push("e2e/replica")
+    await applyImageSync("one-replica", { images: [once], replicas: 1 })
+    const status = await waitReady("one-replica", 1)
+    expect(status?.desiredNodes).toBe(1)
+    expect(await nodesHolding(once)).toHaveLength(1)
+    expect(await desiredKeysOf("one-replica")).toHaveLength(1)
+  })
+
+  it("deleting an ImageSync removes its assignments and leaves its images on the nodes", async () => {
+    const image = await push("e2e/deleted")
+    await applyImageSync("to-delete", {
+      images: [image],
+      nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z2" } },
+    })
+    await waitReady("to-delete", 1)
+    expect(await desiredKeysOf("to-delete")).toHaveLength(1)
+    await custom().deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: "imagesyncs",
+      name: "to-delete",
+    })
+    await eventually("its assignments are gone", async () =>
+      expect(await desiredKeysOf("to-delete")).toEqual([]),
+    )
+    expect(await holds("node-2", image)).toBe(true)
+  })
+
+  it("reports an unpullable image and a wrong password as Degraded, naming each, while the rest becomes ready", async () => {
+    const good = await push("e2e/good")
+    const missing = `${world().box.registries.public.host}/e2e/does-not-exist:1`
+    const locked = await push("e2e/locked", "private")
+    await core().createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: "wrong-password" },
+        type: "kubernetes.io/dockerconfigjson",
+        data: {
+          ".dockerconfigjson": Buffer.from(
+            JSON.stringify({
+              auths: { [world().box.registries.private.host]: { username: "coral", password: "wrong" } },
+            }),
+          ).toString("base64"),
+        },
+      },
+    })
+    await applyImageSync("broken", {
+      images: [good, missing, locked],
+      nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z1" } },
+      imagePullSecrets: [{ name: "wrong-password" }],
+    })
+    const status = await eventually(
+      "broken is Degraded with both failures",
+      async () => {
+        const current = await statusOf("broken")
+        expect(condition(current, "Degraded")?.status).toBe("True")
+        const reasons = Object.fromEntries((current?.recentFailures ?? []).map((f) => [f.image, f.reason]))
+        expect(reasons).toEqual({ [missing]: "ImageNotFound", [locked]: "Unauthorized" })
+        return current
+      },
+      { timeoutMs: 90_000 },
+    )
+    expect(condition(status, "Ready")?.status).toBe("False")
+    expect(status?.images?.find((i) => i.image === good)?.ready).toBe(1)
+    expect(condition(status, "Degraded")?.message).toContain("node-1")
+    expect(await holds("node-1", good)).toBe(true)
+  })
+
+  it("backs off while a registry is down and converges when it returns, without restarting Coral", async () => {
+    const image = await push("e2e/outage")
+    const registry = world().box.registries.public.process
+    await Effect.runPromise(registry.stop)
+    try {
+      await applyImageSync("outage", {
+        images: [image],
+        nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z2" } },
+      })
+      await eventually(
+        "the pull fails with RegistryUnavailable",
+        async () => {
+          const current = await statusOf("outage")
+          expect(current?.recentFailures?.[0]?.reason, JSON.stringify(current)).toBe("RegistryUnavailable")
+        },
+        { timeoutMs: 60_000 },
+      )
+    } finally {
+      await Effect.runPromise(registry.start)
+    }
+    await waitReady("outage", 1)
+    expect(await holds("node-2", image)).toBe(true)
+  })
+
+  it("loses no event when the control plane is killed and restarted, and its statuses converge", async () => {
+    const { controlPlane, box } = world()
+    await Effect.runPromise(controlPlane.process.signal("SIGKILL"))
+    await eventually("the control plane is gone", () => expect(controlPlane.process.pid()).toBeUndefined())
+    // While it is down: a new ImageSync, and an image the agent must pull again (and report).
+    const image = await push("e2e/while-down")
+    await applyImageSync("while-down", {
+      images: [image],
+      nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z3" } },
+    })
+    const { single } = world().images
+    await Effect.runPromise(world().runtimes.get("node-2")?.removeImage(single) ?? Effect.void)
+    await eventually("node-2's agent pulled it again on its own", async () =>
+      expect(await holds("node-2", single)).toBe(true),
+    )
+
+    await Effect.runPromise(controlPlane.process.start)
+    await waitReady("while-down", 1)
+    await waitReady("general-pool", 2)
+    expect(await holds("node-3", image)).toBe(true)
+
+    const applied = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const subject = specSubject(cluster, { kind: "ImageSync", namespace, name: "while-down" })
+          const events = yield* Stream.runCollect(store.replay({ subjects: [subject] }))
+          return events.filter((m) => m._tag === "Event" && m.event.type === "ResourceApplied")
+        }).pipe(
+          Effect.provide(
+            layerJetStream(cluster).pipe(
+              Layer.provideMerge(natsLayer({ servers: box.nats.url, name: "e2e" })),
+            ),
+          ),
+        ),
+      ),
+    )
+    expect(applied).toHaveLength(1)
   })
 })
