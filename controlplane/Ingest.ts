@@ -11,9 +11,10 @@
  * refused and the next pass sees the newer state.
  */
 import type { KubernetesObject, V1Node } from "@kubernetes/client-node"
-import { Effect, Schema, SubscriptionRef } from "effect"
+import { Effect, Result, Schema, SubscriptionRef } from "effect"
 import { canonicalJson } from "../domain/canonicalJson.ts"
 import type { EventOfType } from "../domain/Events.ts"
+import { parseImageReference } from "../domain/ImageReference.ts"
 import { ImageSyncSpec } from "../domain/ImageSync.ts"
 import type { NodeState, State } from "../domain/Projection.ts"
 import { nodeSubject, type ResourceKey, resourceKeyString, specSubject } from "../domain/Subjects.ts"
@@ -93,6 +94,15 @@ export const reconcileImageSyncs = (
       const decoded = yield* Effect.exit(decodeImageSyncSpec(object.spec))
       if (decoded._tag === "Failure") {
         invalid.set(id, String(decoded.cause))
+        continue
+      }
+      // The CRD checks the reference grammar; what only the parser sees (lengths) is reported here.
+      const badImages = decoded.value.images.flatMap((image) => {
+        const parsed = parseImageReference(image)
+        return Result.isFailure(parsed) ? [parsed.failure.message] : []
+      })
+      if (badImages.length > 0) {
+        invalid.set(id, badImages.join("; "))
         continue
       }
       invalid.delete(id)

@@ -21,7 +21,10 @@ const valid: ReadonlyArray<readonly [string, string]> = [
   ["docker.io/library/nginx:latest", "docker.io/library/nginx:latest"],
   ["index.docker.io/nginx", "docker.io/library/nginx:latest"],
   ["index.docker.io/library/nginx:1", "docker.io/library/nginx:1"],
-  ["registry-1.docker.io/bitnami/redis:7", "docker.io/bitnami/redis:7"],
+  ["registry-1.docker.io/bitnami/redis:7", "registry-1.docker.io/bitnami/redis:7"],
+  ["foo_bar.com/app:1", "docker.io/foo_bar.com/app:1"],
+  [`app@sha384:${"d".repeat(96)}`, `docker.io/library/app@sha384:${"d".repeat(96)}`],
+  [`registry.example.com/${"p".repeat(250)}`, `registry.example.com/${"p".repeat(250)}:latest`],
   ["bitnami/redis", "docker.io/bitnami/redis:latest"],
   ["ghcr.io/org/team/app:v1.2.3", "ghcr.io/org/team/app:v1.2.3"],
   ["quay.io/coreos/etcd", "quay.io/coreos/etcd:latest"],
@@ -41,7 +44,6 @@ const valid: ReadonlyArray<readonly [string, string]> = [
   ["app:V1_RC", "docker.io/library/app:V1_RC"],
   ["app:_", "docker.io/library/app:_"],
   ["Foo/bar", "Foo/bar:latest"],
-  [`app@custom+alg:${"c".repeat(32)}`, `docker.io/library/app@custom+alg:${"c".repeat(32)}`],
 ]
 
 // [input, part of the error]
@@ -72,7 +74,10 @@ const invalid: ReadonlyArray<readonly [string, string]> = [
   [":tag", "missing"],
   ["-registry.io/app", "not a registry"],
   ["registry.io:port/app", "not a registry"],
-  [`${"a".repeat(256)}`, "limit is 255"],
+  ["a".repeat(248), "limit is 255"],
+  [`app@custom+alg:${"c".repeat(32)}`, "not a supported digest algorithm"],
+  [`app@SHA256:${hex64}`, "not a supported digest algorithm"],
+  [`app@sha384:${"d".repeat(40)}`, "96 hex characters"],
   ["app:1:2", "not a repository path"],
   ["app@sha256:abc@sha256:def", "not a digest"],
   ["exa mple.com/app", "not a registry"],
@@ -125,7 +130,10 @@ describe("parseImageReference", () => {
     // sha256, bare ids) is named here so that any other disagreement fails this test.
     const beyondPattern = new Set([
       hex64,
-      "a".repeat(256),
+      "a".repeat(248),
+      `app@custom+alg:${"c".repeat(32)}`,
+      `app@SHA256:${hex64}`,
+      `app@sha384:${"d".repeat(40)}`,
       `nginx@sha256:${"a".repeat(40)}`,
       `nginx@sha256:${"A".repeat(64)}`,
       `nginx@sha512:${hex64}`,

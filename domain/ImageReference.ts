@@ -54,19 +54,25 @@ const digestRe = anchored(digest)
 const hex64Re = /^[a-f0-9]{64}$/
 
 export const dockerHub = "docker.io"
-const dockerHubAliases = new Set(["index.docker.io", "registry-1.docker.io"])
-const maxNameLength = 255
-const digestLengths: Readonly<Record<string, number>> = { sha256: 64, sha512: 128 }
+const dockerHubAlias = "index.docker.io"
+const maxPathLength = 255
+/** The digest algorithms the kubelet and containerd accept, with their hex lengths. */
+const digestLengths: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 }
 
 const fail = (input: string, reason: string) => Result.fail(new InvalidImageReference({ input, reason }))
 
-/** Splits `name` into domain and path the way Docker does: the first part is a domain only if it looks like one. */
+/**
+ * Splits `name` into domain and path as the reference grammar does: the first part is a domain
+ * only if it looks like one (a dot, a colon, `localhost`, or capitals) and is a valid host; a first
+ * part such as `foo_bar.com` is a path component of a Docker Hub repository instead.
+ */
 const splitDomain = (name: string): { readonly domain: string; readonly path: string } => {
   const slash = name.indexOf("/")
   const first = slash === -1 ? "" : name.slice(0, slash)
-  const isDomain =
+  const looksLikeDomain =
     slash !== -1 && (/[.:]/.test(first) || first === "localhost" || first.toLowerCase() !== first)
-  if (!isDomain) return { domain: dockerHub, path: name }
+  if (!looksLikeDomain || (!domainRe.test(first) && pathRe.test(name)))
+    return { domain: dockerHub, path: name }
   return { domain: first, path: name.slice(slash + 1) }
 }
 
@@ -75,10 +81,13 @@ const checkDigest = (input: string, value: string) => {
     return fail(input, `"${value}" is not a digest (expected algorithm:hex, such as sha256:<64 hex>)`)
   const [algorithm = "", hex = ""] = value.split(":")
   const expected = digestLengths[algorithm]
-  if (expected !== undefined && hex.length !== expected) {
+  if (expected === undefined) {
+    return fail(input, `"${algorithm}" is not a supported digest algorithm (sha256, sha384 or sha512)`)
+  }
+  if (hex.length !== expected) {
     return fail(input, `a ${algorithm} digest has ${expected} hex characters, this one has ${hex.length}`)
   }
-  if (expected !== undefined && hex !== hex.toLowerCase()) return fail(input, "digest hex must be lowercase")
+  if (hex !== hex.toLowerCase()) return fail(input, "digest hex must be lowercase")
   return Result.succeed(value)
 }
 
@@ -109,9 +118,6 @@ export const parseImageReference = (input: string): Result.Result<ImageReference
     )
   }
   if (name.length === 0) return fail(input, "the repository name is missing")
-  if (name.length > maxNameLength) {
-    return fail(input, `the repository name is ${name.length} characters long, the limit is ${maxNameLength}`)
-  }
 
   const split = splitDomain(name)
   if (!domainRe.test(split.domain)) return fail(input, `"${split.domain}" is not a registry host[:port]`)
@@ -123,8 +129,11 @@ export const parseImageReference = (input: string): Result.Result<ImageReference
     )
   }
 
-  const isDockerHub = split.domain === dockerHub || dockerHubAliases.has(split.domain)
+  const isDockerHub = split.domain === dockerHub || split.domain === dockerHubAlias
   const path = isDockerHub && !split.path.includes("/") ? `library/${split.path}` : split.path
+  if (path.length > maxPathLength) {
+    return fail(input, `the repository path is ${path.length} characters long, the limit is ${maxPathLength}`)
+  }
   const tagOrDefault = tagPart ?? (digestPart === undefined ? "latest" : undefined)
   return Result.succeed({
     domain: isDockerHub ? dockerHub : split.domain,

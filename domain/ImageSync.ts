@@ -32,8 +32,8 @@ export const ImageReferenceField = Schema.String.check(
       messageExpression: `"'" + self + "' is a bare image id; use repository@sha256:<id> instead"`,
     },
     {
-      rule: "!self.contains('@sha256:') || self.matches('@sha256:[a-f0-9]{64}$')",
-      messageExpression: `"'" + self + "' has a malformed sha256 digest: it needs exactly 64 lowercase hex characters"`,
+      rule: "!self.contains('@') || self.matches('@(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$')",
+      messageExpression: `"'" + self + "' has a malformed digest: use sha256 (64), sha384 (96) or sha512 (128) lowercase hex characters"`,
     },
   ),
 )

@@ -80,8 +80,13 @@ const selectorValuesRule: CelRule = {
 const LabelKey = Schema.String.check(
   Schema.isMinLength(1),
   Schema.isMaxLength(317),
-  Schema.isPattern(/^(?:[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?$/u, {
-    expected: "a label key ([prefix/]name)",
+  // Prefix: a DNS subdomain of at most 253; name: at most 63 (the API server's own rules).
+  Schema.isPattern(
+    /^(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)*\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/u,
+    { expected: "a label key ([prefix/]name, name at most 63 characters)" },
+  ),
+  Schema.makeFilter((key: string) => key.indexOf("/") <= 253, {
+    expected: "a label key whose prefix is at most 253 characters",
   }),
 )
 const LabelValue = Schema.String.check(
@@ -91,7 +96,7 @@ const LabelValue = Schema.String.check(
 
 /** `metav1.LabelSelector` with the API server's own rules on keys, values and operators. */
 export const NodeSelector = Schema.Struct({
-  matchLabels: Schema.optionalKey(Schema.Record(LabelKey, LabelValue)),
+  matchLabels: Schema.optionalKey(Schema.Record(LabelKey, LabelValue).check(Schema.isMaxProperties(64))),
   matchExpressions: Schema.optionalKey(
     Schema.Array(
       Schema.Struct({

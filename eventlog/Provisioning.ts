@@ -103,10 +103,13 @@ const ensureStream = (jsm: JetStreamManager, desired: Partial<StreamConfig> & { 
         })
       }
     }
-    const drifted = Object.entries(desired).filter(([key, value]) => !sameValue(config[key], value))
+    // Several clusters may share one NATS: keep the subjects others added, add ours.
+    const subjects = [...new Set([...(current.config.subjects ?? []), ...(desired.subjects ?? [])])]
+    const wanted = { ...desired, subjects }
+    const drifted = Object.entries(wanted).filter(([key, value]) => !sameValue(config[key], value))
     if (drifted.length === 0) return "unchanged" as const
     yield* Effect.tryPromise({
-      try: () => jsm.streams.update(desired.name, { ...current.config, ...desired }),
+      try: () => jsm.streams.update(desired.name, { ...current.config, ...wanted }),
       catch: failed,
     })
     return "updated" as const

@@ -56,11 +56,19 @@ const constraints = (ast: SchemaAST.AST, type: JsonType): Record<string, unknown
     Object.assign(out, Array.isArray(result) ? result[0] : result)
   }
   for (const check of ast.checks ?? []) visit(check)
-  // Effect's integers carry the safe-integer bounds; a CRD gains nothing from them.
+  // Effect's integers carry the safe-integer bounds; the CRD keeps the upper one, so the API server
+  // refuses numbers Coral could not represent exactly.
   if (out.minimum === Number.MIN_SAFE_INTEGER) delete out.minimum
-  if (out.maximum === Number.MAX_SAFE_INTEGER) delete out.maximum
   delete out.type
   return out
+}
+
+/** What the node's pattern check says it expects ("a label key"), for messages. */
+const patternExpectation = (ast: SchemaAST.AST): string | undefined => {
+  const check = (ast.checks ?? []).find(
+    (c) => (c.annotations?.representation as { id?: string } | undefined)?.id === "effect/schema/isPattern",
+  )
+  return typeof check?.annotations?.expected === "string" ? check.annotations.expected : undefined
 }
 
 const isInteger = (ast: SchemaAST.AST) =>
@@ -144,13 +152,16 @@ const convertObject = (ast: SchemaAST.Objects, path: string): OpenApiSchema => {
   }
   if (index) {
     if (index.parameter._tag !== "String") throw new UnsupportedSchema(path, "a map with non-string keys")
-    const keyPattern = constraints(index.parameter, "string").pattern
+    const keyConstraints = constraints(index.parameter, "string")
+    const keyPattern = keyConstraints.pattern
+    const keyLength =
+      typeof keyConstraints.maxLength === "number" ? ` && k.size() <= ${keyConstraints.maxLength}` : ""
     const keyRules: Array<CelRule> =
       typeof keyPattern === "string"
         ? [
             {
-              rule: `self.all(k, k.matches(${celString(keyPattern)}))`,
-              message: `every key must be ${String(SchemaAST.resolve(index.parameter)?.expected ?? `matched by ${keyPattern}`)}`,
+              rule: `self.all(k, k.matches(${celString(keyPattern)})${keyLength})`,
+              message: `every key must be ${patternExpectation(index.parameter) ?? `matched by ${keyPattern}`}`,
             },
           ]
         : []
@@ -159,6 +170,7 @@ const convertObject = (ast: SchemaAST.Objects, path: string): OpenApiSchema => {
     return {
       type: "object",
       additionalProperties: convert(index.type, `${path}{}`),
+      ...constraints(ast, "object"),
       ...own,
       ...(validations.length ? { "x-kubernetes-validations": validations } : {}),
     }

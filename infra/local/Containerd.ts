@@ -27,7 +27,7 @@ const containerdConfig = (dir: string, socket: string, sandboxImage: string) =>
     `root = "${join(dir, "root")}"`,
     `state = "${join(dir, "state")}"`,
     // Snapshotters and services that need kernel features or are shared host-wide stay off.
-    `disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.overlayfs", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp"]`,
+    `disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.overlayfs", "io.containerd.internal.v1.tracing", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.opt"]`,
     "[grpc]",
     `  address = "${socket}"`,
     "[ttrpc]",

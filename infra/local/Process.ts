@@ -144,8 +144,19 @@ export const managedProcess = (
   return Effect.acquireRelease(Effect.as(start, handle), () => stop)
 }
 
-/** A free TCP port on loopback (the kernel picks it; the caller binds it soon after). */
-export const freePort: Effect.Effect<number> = Effect.callback((resume) => {
+const handedOut = new Set<number>()
+
+/**
+ * A free TCP port on loopback (the kernel picks it; the caller binds it soon after). A port already
+ * handed out by this process is never handed out again, so two servers started together cannot get
+ * the same one.
+ */
+export const freePort: Effect.Effect<number> = Effect.suspend(() => pickPort).pipe(
+  Effect.repeat({ until: (port) => !handedOut.has(port) }),
+  Effect.tap((port) => Effect.sync(() => handedOut.add(port))),
+)
+
+const pickPort: Effect.Effect<number> = Effect.callback((resume) => {
   const server = createServer()
   server.listen(0, "127.0.0.1", () => {
     const address = server.address()

@@ -75,9 +75,23 @@ const invalid: ReadonlyArray<readonly [string, string, unknown, string, string]>
     "ImageSync",
     imageSync({ images: [`nginx@sha256:${hex64.slice(0, 40)}`] }),
     "spec.images[0]",
-    "malformed sha256 digest",
+    "malformed digest",
   ],
   ["bare image id", "ImageSync", imageSync({ images: [hex64] }), "spec.images[0]", "bare image id"],
+  [
+    "sha512 digest of sha256 length",
+    "ImageSync",
+    imageSync({ images: [`nginx@sha512:${hex64}`] }),
+    "spec.images[0]",
+    "malformed digest",
+  ],
+  [
+    "integer beyond what Coral can represent",
+    "ImageSync",
+    imageSync({ replicas: 2 ** 62 }),
+    "spec.replicas",
+    "less than or equal to",
+  ],
   [
     "zero parallelism",
     "ImageSync",
@@ -119,6 +133,13 @@ const invalid: ReadonlyArray<readonly [string, string, unknown, string, string]>
     imageSync({ nodeSelector: { matchLabels: { "bad key!": "x" } } }),
     "spec.nodeSelector.matchLabels",
     "every key must be a label key",
+  ],
+  [
+    "label name over 63 characters",
+    "ImageSync",
+    imageSync({ nodeSelector: { matchExpressions: [{ key: `a/${"n".repeat(64)}`, operator: "Exists" }] } }),
+    "spec.nodeSelector.matchExpressions[0].key",
+    "should match",
   ],
   [
     "duration in words",
