@@ -105,6 +105,8 @@ export const ImageStatusReported = envelope(
   Schema.Struct({
     node: Schema.String,
     ...ResourceIdentity,
+    /** uid of the ImageSync the agent was working for (reports of a deleted incarnation are ignored). */
+    resourceUid: Schema.optionalKey(Schema.String),
     /** Canonical reference, as normalised by `ImageReference`. */
     image: Schema.String,
     digest: Schema.optionalKey(Schema.String),
@@ -117,6 +119,7 @@ export const ArtifactStatusReported = envelope(
   Schema.Struct({
     node: Schema.String,
     ...ResourceIdentity,
+    resourceUid: Schema.optionalKey(Schema.String),
     artifact: Schema.String,
     sha256: Schema.optionalKey(Schema.String),
     ...Outcome,

@@ -55,10 +55,23 @@ describe("plan", () => {
           if (resource.spec.replicas !== undefined)
             expect(assigned.length).toBeLessThanOrEqual(resource.spec.replicas)
           const key = { kind: "ImageSync", namespace: resource.namespace, name: resource.name } as const
-          const fresh = assigned.filter((node) =>
-            Object.keys(state.items).every((k) => !k.startsWith(statusKey(key, node, ""))),
-          )
-          expect(fresh.length).toBeLessThanOrEqual(resource.spec.parallelism)
+          const phase = (node: string, image: string) => state.items[statusKey(key, node, image)]?.phase
+          const images = result.assignments.filter((a) => a.resource.name === resource.name)
+          const pulling = images.filter((a) =>
+            a.assignment.kind === "ImageSync"
+              ? a.assignment.images.some((i) => ["Pulling", "Removed"].includes(phase(a.node, i) ?? ""))
+              : false,
+          ).length
+          // Nodes told to start pulling something they have not tried yet stay within the free slots.
+          const starting = images.filter(
+            (a) =>
+              a.assignment.kind === "ImageSync" &&
+              !a.assignment.images.some((i) =>
+                ["Pulling", "Removed", "Failed"].includes(phase(a.node, i) ?? ""),
+              ) &&
+              a.assignment.images.some((i) => phase(a.node, i) === undefined),
+          ).length
+          expect(starting).toBeLessThanOrEqual(Math.max(0, resource.spec.parallelism - pulling))
         }
       }),
     )
@@ -82,6 +95,23 @@ describe("plan", () => {
 
     const failed = fold(stored([imageReported("web", b, image, "Failed")], 9), progressed)
     expect(nodesOf(plan(failed), "web")).toHaveLength(4)
+  })
+
+  it("does not exceed parallelism when a spec change adds an image to nodes that are all ready", () => {
+    const ready = (node: string) => imageReported("web", node, image, "Ready")
+    const history = stored([
+      ...world(6),
+      imageSyncApplied("web", { images: ["nginx:1"], parallelism: 2 }),
+      ...[1, 2, 3, 4, 5, 6].map((i) => ready(`n${i}`)),
+      imageSyncApplied("web", { images: ["nginx:1", "nginx:2"], parallelism: 2 }, { generation: 2 }),
+    ])
+    const result = plan(fold(history))
+    const withNew = result.assignments.filter(
+      (a) => a.assignment.kind === "ImageSync" && a.assignment.images.includes("docker.io/library/nginx:2"),
+    )
+    expect(withNew).toHaveLength(2)
+    // The others keep what they hold while they wait.
+    expect(result.assignments).toHaveLength(6)
   })
 
   it("keeps replicas on the nodes that already hold the images", () => {

@@ -87,7 +87,8 @@ type Planned = Extract<ResourceState, { kind: "ImageSync" | "ArtifactSync" }>
 const itemsOf = (resource: Planned): ReadonlyArray<string> =>
   resource.kind === "ImageSync" ? canonicalImages(resource.spec) : resource.spec.artifacts.map((a) => a.name)
 
-const assignmentOf = (resource: Planned): Assignment => {
+/** The assignment of `resource` limited to `items` (canonical images or artifact names). */
+const assignmentOf = (resource: Planned, items: ReadonlySet<string>): Assignment => {
   const base = {
     namespace: resource.namespace,
     name: resource.name,
@@ -95,13 +96,18 @@ const assignmentOf = (resource: Planned): Assignment => {
     generation: resource.generation,
     plannedFromSequence: resource.appliedSequence,
   }
-  if (resource.kind === "ArtifactSync")
-    return { kind: "ArtifactSync", ...base, artifacts: resource.spec.artifacts }
+  if (resource.kind === "ArtifactSync") {
+    return {
+      kind: "ArtifactSync",
+      ...base,
+      artifacts: resource.spec.artifacts.filter((a) => items.has(a.name)),
+    }
+  }
   const spec = resource.spec
   return {
     kind: "ImageSync",
     ...base,
-    images: canonicalImages(spec),
+    images: canonicalImages(spec).filter((image) => items.has(image)),
     pullPolicy: spec.pullPolicy,
     refreshInterval: spec.refreshInterval,
     pullTimeout: spec.pullTimeout,
@@ -121,28 +127,42 @@ const planResource = (state: State, resource: Planned) => {
     )
     .sort((a, b) => compare(a.name, b.name))
 
-  const phases = (node: string) => items.map((item) => state.items[statusKey(key, node, item)]?.phase)
-  const done = (node: string) => items.length > 0 && phases(node).every((phase) => phase === "Ready")
-  const pulling = (node: string) => !done(node) && phases(node).some((phase) => phase === "Pulling")
-  const started = (node: string) => phases(node).some((phase) => phase !== undefined)
+  const phase = (node: string, item: string) => state.items[statusKey(key, node, item)]?.phase
+  const held = (node: string) => items.filter((item) => phase(node, item) === "Ready")
+  const needed = (node: string) => items.filter((item) => phase(node, item) !== "Ready")
+  // A node pulls now when some needed item is being pulled (or re-pulled after removal).
+  const inFlight = (node: string) =>
+    needed(node).some((item) => phase(node, item) === "Pulling" || phase(node, item) === "Removed")
+  const failing = (node: string) =>
+    !inFlight(node) && needed(node).some((item) => phase(node, item) === "Failed")
 
   const ranked = matching
     .filter(usable)
     .map((node) => ({
       name: node.name,
-      holding: done(node.name) ? 0 : 1,
-      active: pulling(node.name) ? 0 : 1,
+      complete: needed(node.name).length === 0 ? 0 : 1,
+      holding: held(node.name).length > 0 ? 0 : 1,
+      active: inFlight(node.name) ? 0 : 1,
       score: hash(`${resource.uid}/${node.name}`),
     }))
     .sort(
-      (a, b) => a.holding - b.holding || a.active - b.active || a.score - b.score || compare(a.name, b.name),
+      (a, b) =>
+        a.complete - b.complete ||
+        a.holding - b.holding ||
+        a.active - b.active ||
+        a.score - b.score ||
+        compare(a.name, b.name),
     )
     .map((node) => node.name)
   const replicas = resource.kind === "ImageSync" ? resource.spec.replicas : undefined
   const targets = replicas === undefined ? ranked : ranked.slice(0, replicas)
 
-  const slots = Math.max(0, resource.spec.parallelism - targets.filter(pulling).length)
-  const assigned = [...targets.filter(started), ...targets.filter((node) => !started(node)).slice(0, slots)]
+  // Nodes with nothing to pull, pulling already, or failing (retrying on their own) get everything;
+  // the others get everything only while a parallelism slot is free, and meanwhile keep what they hold.
+  const slots = Math.max(0, resource.spec.parallelism - targets.filter(inFlight).length)
+  const waiting = targets.filter((node) => needed(node).length > 0 && !inFlight(node) && !failing(node))
+  const granted = new Set([...targets.filter((node) => !waiting.includes(node)), ...waiting.slice(0, slots)])
+  const everything = new Set(items)
 
   const plan: ResourcePlan = {
     resource: key,
@@ -150,8 +170,11 @@ const planResource = (state: State, resource: Planned) => {
     pausedNodes: matching.filter((node) => !usable(node)).map((node) => node.name),
   }
   if (resource.spec.suspend) return { plan, assignments: [] }
-  const assignment = assignmentOf(resource)
-  return { plan, assignments: assigned.map((node) => ({ node, resource: key, assignment })) }
+  const assignments = targets.flatMap((node) => {
+    const grant = granted.has(node) ? everything : new Set(held(node))
+    return grant.size === 0 ? [] : [{ node, resource: key, assignment: assignmentOf(resource, grant) }]
+  })
+  return { plan, assignments }
 }
 
 export const plan = (state: State): Plan => {

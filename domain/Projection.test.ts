@@ -5,9 +5,11 @@ import {
   imageReported,
   imageSyncApplied,
   nodeObserved,
+  nodeRemoved,
   resourceDeleted,
   stored,
 } from "../tests/support/events.ts"
+import type { CoralEvent } from "./Events.ts"
 import { plan } from "./Planner.ts"
 import { emptyState, fold, statusKey } from "./Projection.ts"
 
@@ -76,5 +78,34 @@ describe("projection", () => {
     const deleted = fold(stored([resourceDeleted("web")], 5), state)
     expect(deleted.resources).toEqual({})
     expect(deleted.items).toEqual({})
+  })
+
+  it("never brings back a deleted resource or removed node from a late fact", () => {
+    const state = fold(
+      stored([
+        nodeObserved("n1"),
+        imageSyncApplied("web", { images: ["nginx:1"] }),
+        resourceDeleted("web"),
+        imageSyncApplied("web", { images: ["nginx:1"] }),
+        nodeRemoved("n1"),
+        nodeObserved("n1"),
+      ]),
+    )
+    expect(state.resources).toEqual({})
+    expect(state.nodes).toEqual({})
+  })
+
+  it("forgets reports of images the spec dropped, and ignores reports for an earlier incarnation", () => {
+    const base = stored([
+      nodeObserved("n1"),
+      imageSyncApplied("web", { images: ["nginx:1"] }, { uid: "old" }),
+      imageReported("web", "n1", "docker.io/library/nginx:1", "Ready"),
+      imageSyncApplied("web", { images: ["nginx:2"] }, { uid: "old", generation: 2 }),
+      imageSyncApplied("web", { images: ["nginx:1"] }, { uid: "old", generation: 3 }),
+    ])
+    expect(fold(base).items).toEqual({})
+    const late = { ...imageReported("web", "n1", "docker.io/library/nginx:1", "Ready") } as CoralEvent
+    const tagged = { ...late, data: { ...(late.data as object), resourceUid: "someone-else" } } as CoralEvent
+    expect(fold(stored([tagged], 6), fold(base)).items).toEqual({})
   })
 })

@@ -67,6 +67,8 @@ export interface AgentState {
 
 export interface State {
   readonly lastSequence: number
+  /** uids of deleted resources (`resource:<uid>`) and removed nodes (`node:<uid>`): late facts of them are stale. */
+  readonly removed: Readonly<Record<string, true>>
   /** Registered node agents, by node name. */
   readonly agents: Readonly<Record<string, AgentState>>
   /** By `kind/namespace/name`. */
@@ -79,6 +81,7 @@ export interface State {
 }
 
 export const emptyState: State = {
+  removed: {},
   lastSequence: 0,
   agents: {},
   resources: {},
@@ -121,9 +124,11 @@ const applyItemStatus = (
   node: string,
   item: string,
   report: Omit<ItemStatus, "since" | "sequence">,
+  resourceUid: string | undefined,
 ): State => {
   const known = state.resources[resourceKeyString(resource)]
   if (!known || !state.nodes[node] || !wantsItem(known, item)) return state
+  if (resourceUid !== undefined && resourceUid !== known.uid) return state
   const key = statusKey(resource, node, item)
   const previous = state.items[key]
   const since = previous && previous.phase === report.phase ? previous.since : stored.event.occurredAt
@@ -177,15 +182,20 @@ const applyData = (state: State, stored: StoredEvent): State => {
     case "ResourceApplied": {
       const key = resourceKeyString(event.data)
       const current = state.resources[key]
-      // Same object, older generation: a late duplicate. A new uid means the object was re-created.
+      // Same object, older generation: a late duplicate. A deleted object never comes back (a late
+      // fact of it is stale). A new uid means the object was re-created.
+      if (state.removed[`resource:${event.data.uid}`]) return state
       if (current && current.uid === event.data.uid && current.generation > event.data.generation)
         return state
       const { fieldManager: _, resourceVersion: __, ...data } = event.data
       const resource = { ...data, appliedSequence: stored.sequence } as ResourceState
-      const items =
-        current && current.uid !== event.data.uid
-          ? without(state.items, (k) => k.startsWith(`${key}|`))
-          : state.items
+      // Reports of items the new spec no longer lists (or of a previous incarnation) are forgotten.
+      const items = without(
+        state.items,
+        (k) =>
+          k.startsWith(`${key}|`) &&
+          (current?.uid !== event.data.uid || !wantsItem(resource, k.slice(k.lastIndexOf("|") + 1))),
+      )
       return { ...state, resources: { ...state.resources, [key]: resource }, items }
     }
     case "ResourceDeleted": {
@@ -193,34 +203,57 @@ const applyData = (state: State, stored: StoredEvent): State => {
       if (state.resources[key]?.uid !== event.data.uid) return state
       return {
         ...state,
+        removed: { ...state.removed, [`resource:${event.data.uid}`]: true },
         resources: without(state.resources, (k) => k === key),
         items: without(state.items, (k) => k.startsWith(`${key}|`)),
         mirrorJobs: without(state.mirrorJobs, (k) => k === key),
       }
     }
-    case "NodeObserved":
-      return { ...state, nodes: { ...state.nodes, [event.data.name]: event.data } }
+    case "NodeObserved": {
+      if (state.removed[`node:${event.data.uid}`]) return state
+      const previous = state.nodes[event.data.name]
+      // A node re-created under the same name starts with nothing.
+      const items =
+        previous && previous.uid !== event.data.uid
+          ? without(state.items, (k) => k.split("|")[1] === event.data.name)
+          : state.items
+      return { ...state, nodes: { ...state.nodes, [event.data.name]: event.data }, items }
+    }
     case "NodeRemoved": {
       if (state.nodes[event.data.name]?.uid !== event.data.uid) return state
       return {
         ...state,
+        removed: { ...state.removed, [`node:${event.data.uid}`]: true },
         nodes: without(state.nodes, (k) => k === event.data.name),
         items: without(state.items, (k) => k.split("|")[1] === event.data.name),
       }
     }
     case "ImageStatusReported": {
       const { data } = event
-      return applyItemStatus(state, stored, { kind: "ImageSync", ...data }, data.node, data.image, {
-        ...outcome(data),
-        ...optional("digest", data.digest),
-      })
+      return applyItemStatus(
+        state,
+        stored,
+        { kind: "ImageSync", ...data },
+        data.node,
+        data.image,
+        { ...outcome(data), ...optional("digest", data.digest) },
+        data.resourceUid,
+      )
     }
     case "ArtifactStatusReported": {
       const { data } = event
-      return applyItemStatus(state, stored, { kind: "ArtifactSync", ...data }, data.node, data.artifact, {
-        ...outcome(data),
-        ...optional("digest", data.sha256 === undefined ? undefined : `sha256:${data.sha256}`),
-      })
+      return applyItemStatus(
+        state,
+        stored,
+        { kind: "ArtifactSync", ...data },
+        data.node,
+        data.artifact,
+        {
+          ...outcome(data),
+          ...optional("digest", data.sha256 === undefined ? undefined : `sha256:${data.sha256}`),
+        },
+        data.resourceUid,
+      )
     }
     case "MirrorJobRequested":
       return applyMirrorJob(state, stored, event.data, { phase: "Requested" })

@@ -149,6 +149,8 @@ export const makeEvent = <T extends CoralEventType>(
 
 const poisonHeadBytes = 4096
 
+const defaults = { ackWait: Duration.seconds(30), maxDeliver: 20, maxAckPending: 64 }
+
 export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nats> =>
   Effect.gen(function* () {
     const { js, jsm } = yield* Nats
@@ -262,9 +264,9 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
         filter_subjects: [...options.subjects],
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
-        ack_wait: Duration.toMillis(options.ackWait ?? Duration.seconds(30)) * 1_000_000,
-        max_ack_pending: options.maxAckPending ?? 64,
-        max_deliver: options.maxDeliver ?? 20,
+        ack_wait: Duration.toMillis(options.ackWait ?? defaults.ackWait) * 1_000_000,
+        max_ack_pending: options.maxAckPending ?? defaults.maxAckPending,
+        max_deliver: options.maxDeliver ?? defaults.maxDeliver,
       }
       return Effect.tryPromise({
         try: async () => {
@@ -316,6 +318,8 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
     const consume: EventStoreShape["consume"] = (options, handler) =>
       Effect.scoped(
         Effect.gen(function* () {
+          const ackWait = options.ackWait ?? defaults.ackWait
+          const maxDeliver = options.maxDeliver ?? defaults.maxDeliver
           yield* ensureConsumer(options)
           const failed = (cause: unknown) =>
             new EventStoreFailed({ operation: `consume ${options.durable}`, details: describe(cause) })
@@ -325,7 +329,11 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
           })
           const messages = yield* Effect.acquireRelease(
             Effect.tryPromise({
-              try: () => consumer.consume({ max_messages: Math.min(options.maxAckPending ?? 64, 64) }),
+              // A small prefetch: buffered messages' ack timers already run.
+              try: () =>
+                consumer.consume({
+                  max_messages: Math.min(options.maxAckPending ?? defaults.maxAckPending, 8),
+                }),
               catch: failed,
             }),
             (iterator) => Effect.promise(() => iterator.close().catch(() => undefined)),
@@ -336,11 +344,30 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
                 Effect.matchEffect({
                   onFailure: (reason) => setAside(message, options.durable, reason),
                   onSuccess: (event) =>
-                    handler({ sequence: message.seq, subject: message.subject, event }).pipe(
+                    Effect.scoped(
+                      Effect.gen(function* () {
+                        // Long work keeps the message: tell the server before ack_wait runs out.
+                        yield* Effect.forkScoped(
+                          Effect.forever(
+                            Effect.sleep(Duration.millis(Duration.toMillis(ackWait) / 2)).pipe(
+                              Effect.andThen(Effect.sync(() => message.working())),
+                            ),
+                          ),
+                        )
+                        return yield* handler({ sequence: message.seq, subject: message.subject, event })
+                      }),
+                    ).pipe(
                       Effect.andThen(Effect.sync(() => message.ack())),
                       Effect.catchIf(
                         (error): error is RetryLater => error instanceof RetryLater,
-                        (retry) => Effect.sync(() => message.nak(Duration.toMillis(retry.delay))),
+                        (retry) =>
+                          message.info.deliveryCount >= maxDeliver
+                            ? setAside(
+                                message,
+                                options.durable,
+                                `gave up after ${message.info.deliveryCount} deliveries: ${retry.reason}`,
+                              )
+                            : Effect.sync(() => message.nak(Duration.toMillis(retry.delay))),
                       ),
                     ),
                 }),

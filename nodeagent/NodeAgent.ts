@@ -93,7 +93,14 @@ export const runNodeAgent = (
           const { assignment } = target
           const event = yield* makeEvent(
             "ImageStatusReported",
-            { node, namespace: assignment.namespace, name: assignment.name, image: target.image, ...report },
+            {
+              node,
+              namespace: assignment.namespace,
+              name: assignment.name,
+              resourceUid: assignment.uid,
+              image: target.image,
+              ...report,
+            },
             { cluster },
           )
           const key = { kind: "ImageSync", namespace: assignment.namespace, name: assignment.name } as const

@@ -214,6 +214,47 @@ describe("event store on JetStream", () => {
     expect(reasons[1]).toMatch(/^unknown event type|NodeObserved:/)
   })
 
+  it("gives up on a message that keeps asking for a retry, records why, and goes on", async () => {
+    const subject = nodeSubject(cluster, "stubborn-node")
+    const result = await run(
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const seen = yield* Ref.make<Array<string>>([])
+        const fiber = yield* Effect.forkChild(
+          store.consume(
+            { durable: "stubborn-test", subjects: [subject], maxDeliver: 2 },
+            (stored: StoredEvent) =>
+              Effect.gen(function* () {
+                const label =
+                  (stored.event as Extract<CoralEvent, { type: "NodeObserved" }>).data.labels.n ?? ""
+                if (label === "never")
+                  return yield* new RetryLater({ reason: "always busy", delay: Duration.millis(50) })
+                yield* Ref.update(seen, (list) => [...list, label])
+              }),
+          ),
+        )
+        yield* store.append(subject, nodeObserved("stubborn-node", { n: "never" }), { msgId: randomUUID() })
+        yield* store.append(subject, nodeObserved("stubborn-node", { n: "fine" }), { msgId: randomUUID() })
+        const poisons = yield* Effect.promise(() =>
+          eventually("the stubborn message was set aside", async () => {
+            const found = await Effect.runPromise(
+              Stream.runCollect(store.replay({ subjects: [poisonSubject(cluster, "stubborn-test")] })),
+            )
+            expect(found).toHaveLength(1)
+            return found
+          }),
+        )
+        yield* Fiber.interrupt(fiber)
+        return { poisons, seen: yield* Ref.get(seen) }
+      }).pipe(Effect.provide(Layer.empty)),
+    )
+    expect(result.seen).toEqual(["fine"])
+    const [poison] = result.poisons
+    expect(
+      poison?._tag === "Event" && poison.event.type === "PoisonEvent" ? poison.event.data.reason : "",
+    ).toBe("gave up after 2 deliveries: always busy")
+  })
+
   it("builds envelopes with ids, the cluster, a correlation id and the schema version", async () => {
     const event = await Effect.runPromise(makeEvent("NodeRemoved", { name: "n", uid: "u" }, { cluster }))
     expect(event).toMatchObject({ type: "NodeRemoved", cluster, schemaVersion: 1, correlationId: event.id })
