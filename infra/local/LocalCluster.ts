@@ -15,6 +15,7 @@ import { type Binaries, type BinaryMissing, locateBinaries } from "./Binaries.ts
 import { type LocalContainerd, startContainerd } from "./Containerd.ts"
 import { type KubeApiServer, startKubeApiServer } from "./KubeApiServer.ts"
 import { type NatsServer, startNats } from "./Nats.ts"
+import { sweepOrphans } from "./Orphans.ts"
 import type { ProcessFailed } from "./Process.ts"
 import { type LocalRegistry, startRegistry } from "./Registry.ts"
 import { createSimulatedNode, type SimulatedNodeSpec } from "./SimulatedNodes.ts"
@@ -81,6 +82,7 @@ export const startLocalCluster = (
     const say = options.progress ?? (() => {})
     say("locating test servers (builds them on first use)")
     const binaries = yield* locateBinaries
+    yield* Effect.sync(sweepOrphans)
     const dir = yield* scopedTempDir("coral-")
     say("starting etcd and kube-apiserver")
     const kube = yield* startKubeApiServer(binaries, join(dir, "kube"))

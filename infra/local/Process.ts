@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, openSync, readFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { Data, Duration, Effect, type Scope } from "effect"
+import { track } from "./Orphans.ts"
 
 export class ProcessFailed extends Data.TaggedError("ProcessFailed")<{
   readonly name: string
@@ -95,7 +96,10 @@ const launch = (spec: ProcessSpec): Effect.Effect<ChildProcess, ProcessFailed> =
         env: { ...process.env, ...spec.env },
       })
       return Effect.callback<ChildProcess, ProcessFailed>((resume) => {
-        child.once("spawn", () => resume(Effect.succeed(child)))
+        child.once("spawn", () => {
+          track(child, spec.command)
+          resume(Effect.succeed(child))
+        })
         child.once("error", (error) =>
           resume(Effect.fail(new ProcessFailed({ name: spec.name, reason: error.message, logTail: "" }))),
         )
