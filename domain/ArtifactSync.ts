@@ -6,7 +6,6 @@
 import { Schema } from "effect"
 import { RecentFailure } from "./ImageSync.ts"
 import {
-  DnsLabel,
   defaulted,
   LocalObjectReference,
   NodeSelector,
@@ -33,7 +32,11 @@ export const S3Source = Schema.Struct({
 })
 
 export const Artifact = Schema.Struct({
-  name: DnsLabel.annotate({ description: "File name on the node, unique in this ArtifactSync." }),
+  name: Schema.String.check(
+    Schema.isMinLength(1),
+    Schema.isMaxLength(253),
+    Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._-]*$/u, { expected: "a file name (letters, digits, . _ -)" }),
+  ).annotate({ description: "File name on the node, unique in this ArtifactSync." }),
   url: Schema.String.check(
     Schema.isMaxLength(2048),
     Schema.isPattern(/^(?:https?:\/\/[^\s/]+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/)[^\s]*$/u, {

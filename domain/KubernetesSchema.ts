@@ -44,7 +44,8 @@ export const DurationString = Schema.String.check(
   Schema.isPattern(/^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$/u, {
     expected: "a duration such as 30s, 5m or 1h30m",
   }),
-)
+  Schema.makeFilter((text: string) => /[1-9]/.test(text), { expected: "a duration greater than zero" }),
+).annotate(withRules({ rule: "self.matches('[1-9]')", message: "must be greater than zero" }))
 
 /** A DNS-1123 label: lowercase letters, digits and `-`, at most 63. */
 export const DnsLabel = Schema.String.check(
@@ -70,7 +71,12 @@ export const Backoff = Schema.Struct({
     description: "First retry delay; doubles on each failure.",
   }),
   max: defaulted(DurationString, "5m").annotate({ description: "Longest delay between retries." }),
-})
+}).annotate(
+  withRules({
+    rule: "!has(self.base) || !has(self.max) || duration(self.max) >= duration(self.base)",
+    message: "max must not be shorter than base",
+  }),
+)
 
 const selectorValuesRule: CelRule = {
   rule: "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)",

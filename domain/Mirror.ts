@@ -40,6 +40,8 @@ const semverComparator = `(?:[~^]|[<>]=?|=)?\\s*${semverPartial}`
 const semverSet = `(?:${semverPartial}\\s+-\\s+${semverPartial}|${semverComparator}(?:\\s+${semverComparator})*)`
 export const semverRangePattern = `^\\s*${semverSet}(?:\\s*\\|\\|\\s*${semverSet})*\\s*$`
 
+const semverRegExp = new RegExp(semverRangePattern)
+
 export const MirrorTarget = Schema.Struct({
   registry: RegistryHost,
   repositoryPrefix: Schema.optionalKey(RepositoryPath).annotate({
@@ -69,10 +71,17 @@ export const MirrorRepository = Schema.Struct({
     Schema.String.check(
       Schema.isMinLength(1),
       Schema.isMaxLength(128),
-      Schema.isPattern(new RegExp(semverRangePattern, "u"), { expected: "a semantic-version range" }),
+      // A CEL rule rather than a pattern, so a rejection says what is expected instead of quoting the regex.
+      Schema.makeFilter((range: string) => semverRegExp.test(range), {
+        expected: "a semantic-version range",
+      }),
     ),
   ).annotate({
     description: "Semantic-version range, e.g. >=1.2 <2 or ^1.4.",
+    ...withRules({
+      rule: `self.matches('${semverRangePattern.replaceAll("\\", "\\\\")}')`,
+      messageExpression: `"'" + self + "' is not a semantic-version range (examples: >=1.2.0 <2.0.0, ^1.4, ~2.1, 1.x)"`,
+    }),
   }),
   latest: Schema.optionalKey(PositiveInt).annotate({
     description: "Keep only the newest N tags that pass the other filters.",

@@ -142,6 +142,20 @@ const invalid: ReadonlyArray<readonly [string, string, unknown, string, string]>
     "should match",
   ],
   [
+    "zero pull timeout",
+    "ImageSync",
+    imageSync({ pullTimeout: "0s" }),
+    "spec.pullTimeout",
+    "must be greater than zero",
+  ],
+  [
+    "back-off max shorter than base",
+    "ImageSync",
+    imageSync({ backoff: { base: "1m", max: "10s" } }),
+    "spec.backoff",
+    "max must not be shorter than base",
+  ],
+  [
     "duration in words",
     "ImageSync",
     imageSync({ pullTimeout: "10 minutes" }),
@@ -231,7 +245,7 @@ const invalid: ReadonlyArray<readonly [string, string, unknown, string, string]>
     "Mirror",
     mirror({ repositories: [{ name: "redis", semver: "newest" }] }),
     "spec.repositories[0].semver",
-    "should match",
+    "is not a semantic-version range",
   ],
   [
     "all with other platforms",
