@@ -19,6 +19,7 @@ import { Duration, Effect, Ref, type Scope, Stream, SubscriptionRef } from "effe
 import { Counter, Registry } from "prom-client"
 import type { ImageSyncStatus } from "../domain/ImageSync.ts"
 import { plan } from "../domain/Planner.ts"
+import { statusNotes } from "../domain/StatusNotes.ts"
 import { buckets } from "../domain/Subjects.ts"
 import type { EventStore } from "../eventlog/EventStore.ts"
 import { Nats } from "../eventlog/Nats.ts"
@@ -36,6 +37,7 @@ import {
   writeDifference,
 } from "./AssignmentPublisher.ts"
 import { type ImageSyncObject, type InvalidSpecs, reconcileImageSyncs, reconcileNodes } from "./Ingest.ts"
+import { recordNotes } from "./KubeEvents.ts"
 import { startInformer } from "./KubeInformer.ts"
 import { whileLeader } from "./LeaderElection.ts"
 import { followState } from "./LiveState.ts"
@@ -177,6 +179,7 @@ export const runControlPlane = (
             : {}),
         })),
       )
+      const eventCounts = new Map<string, number>()
       const statusPass = Effect.gen(function* () {
         const state = yield* SubscriptionRef.get(live.state)
         const objects = yield* imageSyncs.list
@@ -201,8 +204,13 @@ export const runControlPlane = (
           }),
           now: new Date().toISOString(),
         })
-        statusWrites.inc(writes)
-        if (writes > 0) yield* Effect.logDebug("statuses written").pipe(Effect.annotateLogs({ writes }))
+        statusWrites.inc(writes.length)
+        for (const write of writes) {
+          const uid = state.resources[`ImageSync/${write.namespace}/${write.name}`]?.uid
+          const notes = statusNotes(write.before, write.after)
+          if (uid && notes.length > 0)
+            yield* recordNotes(core, eventCounts, identity, { ...write, uid }, notes)
+        }
       })
       const statusTriggers = Stream.merge(
         SubscriptionRef.changes(live.state),

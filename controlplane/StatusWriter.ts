@@ -61,6 +61,13 @@ export const invalidSpecStatus = (generation: number, message: string, now: stri
   ],
 })
 
+export interface WrittenStatus {
+  readonly namespace: string
+  readonly name: string
+  readonly before: ImageSyncStatus | undefined
+  readonly after: ImageSyncStatus
+}
+
 export interface StatusPass {
   readonly state: State
   readonly plan: Plan
@@ -75,14 +82,14 @@ export interface StatusPass {
   readonly now: string
 }
 
-/** One pass; `written` (key → canonical JSON of the status last written) is updated in place. */
+/** One pass; `written` (key → canonical JSON of the status last written) is updated in place. Returns what it wrote. */
 export const writeStatuses = (
   api: CustomObjectsApi,
   written: Map<string, { readonly json: string; readonly status: ImageSyncStatus }>,
   pass: StatusPass,
-): Effect.Effect<number> =>
+): Effect.Effect<ReadonlyArray<WrittenStatus>> =>
   Effect.gen(function* () {
-    let writes = 0
+    const writes: Array<WrittenStatus> = []
     const plans = new Map(pass.plan.resources.map((r) => [resourceKeyString(r.resource), r]))
     const targets: Array<{ key: string; namespace: string; name: string; status: ImageSyncStatus }> = []
     for (const resource of Object.values(pass.state.resources)) {
@@ -136,8 +143,13 @@ export const writeStatuses = (
         )
         continue
       }
+      writes.push({
+        namespace: target.namespace,
+        name: target.name,
+        before: written.get(target.key)?.status,
+        after: target.status,
+      })
       written.set(target.key, { json, status: target.status })
-      writes++
     }
     return writes
   })

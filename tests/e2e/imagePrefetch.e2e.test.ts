@@ -236,6 +236,13 @@ describe("image prefetch end to end", () => {
     expect(status?.desiredNodes).toBe(2)
     expect(status?.failedNodes).toBe(0)
     expect(status?.images?.map((i) => i.ready)).toEqual([2, 2, 2])
+    await eventually("a Ready event is recorded", async () => {
+      const events = await core().listNamespacedEvent({
+        namespace,
+        fieldSelector: "involvedObject.name=general-pool",
+      })
+      expect(events.items.map((e) => e.reason)).toContain("Ready")
+    })
     for (const image of [single, multi, privateByDigest]) {
       expect(await holds("node-1", image), `node-1 ${image}`).toBe(true)
       expect(await holds("node-2", image), `node-2 ${image}`).toBe(true)
@@ -342,6 +349,14 @@ describe("image prefetch end to end", () => {
     expect(status?.images?.find((i) => i.image === good)?.ready).toBe(1)
     expect(condition(status, "Degraded")?.message).toContain("node-1")
     expect(await holds("node-1", good)).toBe(true)
+    await eventually("kubectl describe shows each failure as a Warning event", async () => {
+      const events = await core().listNamespacedEvent({
+        namespace,
+        fieldSelector: "involvedObject.name=broken",
+      })
+      const warnings = events.items.filter((e) => e.type === "Warning").map((e) => e.reason)
+      expect(warnings).toEqual(expect.arrayContaining(["ImageNotFound", "Unauthorized"]))
+    })
   })
 
   it("backs off while a registry is down and converges when it returns, without restarting Coral", async () => {
