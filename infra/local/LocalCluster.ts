@@ -11,8 +11,10 @@ import { join } from "node:path"
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node"
 import { Effect, type Scope } from "effect"
 import type { KubeRequestFailed } from "../../k8s/KubeRequest.ts"
+import { installCrds } from "../crd/install.ts"
 import { type Binaries, type BinaryMissing, locateBinaries } from "./Binaries.ts"
 import { type LocalContainerd, startContainerd } from "./Containerd.ts"
+import { type CoralProcess, startControlPlaneProcess, startNodeAgentProcess } from "./CoralProcesses.ts"
 import { type KubeApiServer, startKubeApiServer } from "./KubeApiServer.ts"
 import { type NatsServer, startNats } from "./Nats.ts"
 import { sweepOrphans } from "./Orphans.ts"
@@ -108,4 +110,41 @@ export const startLocalCluster = (
       )
     }
     return { dir, binaries, kube, nats, registries, nodes }
+  })
+
+export interface LocalCoral {
+  readonly cluster: string
+  readonly controlPlane: CoralProcess
+  readonly agents: ReadonlyArray<CoralProcess>
+}
+
+/** Installs Coral's CRDs and starts its control plane and one node agent per node of `box`. */
+export const startCoral = (
+  box: LocalCluster,
+  options: {
+    readonly cluster: string
+    readonly controlPlaneEnv?: Record<string, string>
+    readonly agentEnv?: Record<string, string>
+  },
+): Effect.Effect<LocalCoral, ProcessFailed | KubeRequestFailed, Scope.Scope> =>
+  Effect.gen(function* () {
+    yield* installCrds(kubeConfigOf(box.kube))
+    const settings = { cluster: options.cluster, natsUrl: box.nats.url }
+    const controlPlane = yield* startControlPlaneProcess(box.dir, {
+      ...settings,
+      kubeconfigPath: box.kube.kubeconfigPath,
+      ...(options.controlPlaneEnv ? { extraEnv: options.controlPlaneEnv } : {}),
+    })
+    const agents: Array<CoralProcess> = []
+    for (const node of box.nodes) {
+      agents.push(
+        yield* startNodeAgentProcess(box.dir, {
+          ...settings,
+          node: node.name,
+          criSocket: node.containerd.socket,
+          ...(options.agentEnv ? { extraEnv: options.agentEnv } : {}),
+        }),
+      )
+    }
+    return { cluster: options.cluster, controlPlane, agents }
   })

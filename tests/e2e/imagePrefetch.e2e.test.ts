@@ -15,9 +15,7 @@ import { buckets, specSubject } from "../../domain/Subjects.ts"
 import { EventStore, layerJetStream } from "../../eventlog/EventStore.ts"
 import { connectNats, layer as natsLayer } from "../../eventlog/Nats.ts"
 import { group, version } from "../../infra/crd/definitions.ts"
-import { installCrds } from "../../infra/crd/install.ts"
-import { startControlPlaneProcess, startNodeAgentProcess } from "../../infra/local/CoralProcesses.ts"
-import { kubeConfigOf, startLocalCluster } from "../../infra/local/LocalCluster.ts"
+import { kubeConfigOf, startCoral, startLocalCluster } from "../../infra/local/LocalCluster.ts"
 import { pushTestImage } from "../../infra/local/OciImages.ts"
 import { makeCriImageService } from "../../nodeagent/CriImageService.ts"
 import { eventually } from "../support/eventually.ts"
@@ -35,7 +33,6 @@ const world = scopedResource(
         "coral.stvz.io/zone": `z${i + 1}`,
       }),
     })
-    yield* installCrds(kubeConfigOf(box.kube))
     const publicRegistry = { host: box.registries.public.host, insecure: true }
     const privateCredentials = box.registries.private.credentials
     if (!privateCredentials) throw new Error("the private registry has no credentials")
@@ -66,29 +63,16 @@ const world = scopedResource(
     })
     const privateByDigest = `${box.registries.private.host}/e2e/private@${secret.digest}`
 
-    const settings = { cluster, natsUrl: box.nats.url }
-    const controlPlane = yield* startControlPlaneProcess(box.dir, {
-      ...settings,
-      kubeconfigPath: box.kube.kubeconfigPath,
-      extraEnv: { CORAL_RESYNC_INTERVAL: "5s" },
+    const { controlPlane } = yield* startCoral(box, {
+      cluster,
+      controlPlaneEnv: { CORAL_RESYNC_INTERVAL: "5s" },
+      agentEnv: { CORAL_RECHECK_INTERVAL: "2s" },
     })
-    const agents = []
-    for (const node of box.nodes) {
-      agents.push(
-        yield* startNodeAgentProcess(box.dir, {
-          ...settings,
-          node: node.name,
-          criSocket: node.containerd.socket,
-          extraEnv: { CORAL_RECHECK_INTERVAL: "2s" },
-        }),
-      )
-    }
     const runtimes = new Map<string, Effect.Success<ReturnType<typeof makeCriImageService>>>()
     for (const node of box.nodes) runtimes.set(node.name, yield* makeCriImageService(node.containerd.socket))
     return {
       box,
       controlPlane,
-      agents,
       runtimes,
       images: { single: single.reference, multi: multi.reference, privateByDigest },
       privateCredentials: {
