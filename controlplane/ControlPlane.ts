@@ -18,6 +18,7 @@ import { createCurve } from "@nats-io/nkeys"
 import { Duration, Effect, Ref, type Scope, Stream, SubscriptionRef } from "effect"
 import { Counter, Registry } from "prom-client"
 import type { ImageSyncStatus } from "../domain/ImageSync.ts"
+import { nodeMarks } from "../domain/NodeMarks.ts"
 import { plan } from "../domain/Planner.ts"
 import { statusNotes } from "../domain/StatusNotes.ts"
 import { buckets } from "../domain/Subjects.ts"
@@ -41,6 +42,7 @@ import { recordNotes } from "./KubeEvents.ts"
 import { startInformer } from "./KubeInformer.ts"
 import { whileLeader } from "./LeaderElection.ts"
 import { followState } from "./LiveState.ts"
+import { markNodes } from "./NodeMarker.ts"
 import { seedWritten, writeStatuses } from "./StatusWriter.ts"
 
 export interface ControlPlaneOptions {
@@ -218,6 +220,19 @@ export const runControlPlane = (
       )
       yield* Effect.forkScoped(
         supervise("status", coalesce(statusTriggers, options.statusInterval, statusPass)),
+      )
+
+      // Node marks (image labels, warming taint): same cadence as statuses.
+      const markPass = Effect.gen(function* () {
+        const state = yield* SubscriptionRef.get(live.state)
+        yield* markNodes(core, yield* nodes.list, nodeMarks(state, plan(state)))
+      })
+      const markTriggers = Stream.merge(
+        SubscriptionRef.changes(live.state),
+        Stream.tick(options.resyncInterval),
+      )
+      yield* Effect.forkScoped(
+        supervise("node marks", coalesce(markTriggers, options.statusInterval, markPass)),
       )
       return yield* Effect.never
     }).pipe(Effect.scoped)

@@ -16,6 +16,7 @@ import { canonicalJson } from "../domain/canonicalJson.ts"
 import type { EventOfType } from "../domain/Events.ts"
 import { parseImageReference } from "../domain/ImageReference.ts"
 import { ImageSyncSpec } from "../domain/ImageSync.ts"
+import { imageLabelPrefix } from "../domain/NodeMarks.ts"
 import type { NodeState, State } from "../domain/Projection.ts"
 import { nodeSubject, type ResourceKey, resourceKeyString, specSubject } from "../domain/Subjects.ts"
 import { EventStore, type EventStoreFailed, makeEvent } from "../eventlog/EventStore.ts"
@@ -152,7 +153,10 @@ const condition = (node: V1Node, type: string) =>
 export const nodeFacts = (node: V1Node): NodeState => ({
   name: node.metadata?.name ?? "",
   uid: node.metadata?.uid ?? "",
-  labels: node.metadata?.labels ?? {},
+  // Coral's own image labels are derived from the stream, not facts about the node.
+  labels: Object.fromEntries(
+    Object.entries(node.metadata?.labels ?? {}).filter(([key]) => !key.startsWith(imageLabelPrefix)),
+  ),
   ready: condition(node, "Ready"),
   diskPressure: condition(node, "DiskPressure"),
   pidPressure: condition(node, "PIDPressure"),

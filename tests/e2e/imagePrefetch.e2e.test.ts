@@ -5,12 +5,13 @@
  * (referenced by digest, with its credentials in a dockerconfigjson secret). Every assertion reads
  * what the servers hold: the ImageSync's status in the API server, the images in each containerd.
  */
-import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node"
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
 import { Kvm } from "@nats-io/kv"
 import { Effect, Layer, Option, Redacted, Result, Stream } from "effect"
 import { describe, expect, it } from "vitest"
-import { parseImageReference, runtimeHolds } from "../../domain/ImageReference.ts"
+import { normaliseImageReference, parseImageReference, runtimeHolds } from "../../domain/ImageReference.ts"
 import type { ImageSyncStatus } from "../../domain/ImageSync.ts"
+import { imageLabelKey, warmingTaintKey } from "../../domain/NodeMarks.ts"
 import { buckets, specSubject } from "../../domain/Subjects.ts"
 import { EventStore, layerJetStream } from "../../eventlog/EventStore.ts"
 import { connectNats, layer as natsLayer } from "../../eventlog/Nats.ts"
@@ -405,5 +406,28 @@ describe("image prefetch end to end", () => {
       ),
     )
     expect(applied).toHaveLength(1)
+  })
+  it("labels nodes with the images they hold, and removes the warming taint once a node is warm", async () => {
+    await core().patchNode(
+      {
+        name: "node-3",
+        body: { spec: { taints: [{ key: warmingTaintKey, value: "true", effect: "NoSchedule" }] } },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    )
+    const image = await push("e2e/warm")
+    await applyImageSync("warm-up", {
+      images: [image],
+      nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z3" } },
+    })
+    await waitReady("warm-up", 1)
+    const label = imageLabelKey(Result.getOrThrow(normaliseImageReference(image)))
+    await eventually("node-3 is warm and labelled", async () => {
+      const node = await core().readNode({ name: "node-3" })
+      expect((node.spec?.taints ?? []).map((t) => t.key)).not.toContain(warmingTaintKey)
+      expect(node.metadata?.labels?.[label]).toBe("true")
+    })
+    const other = await core().readNode({ name: "node-1" })
+    expect(other.metadata?.labels?.[label]).toBeUndefined()
   })
 })
