@@ -163,4 +163,16 @@ describe("plan", () => {
     const history = stored([...world(2), imageSyncApplied("web", { images: ["nginx:1"], suspend: true })])
     expect(plan(fold(history)).assignments).toEqual([])
   })
+  it("bounds the pulls from one registry across every resource of the cluster", () => {
+    const history = stored([
+      ...world(4),
+      imageSyncApplied("a", { images: ["nginx:1"], parallelism: 4 }),
+      imageSyncApplied("b", { images: ["nginx:2"], parallelism: 4 }),
+      imageSyncApplied("c", { images: ["ghcr.io/o/app:1"], parallelism: 4 }),
+    ])
+    const result = plan(fold(history), { maxPullsPerRegistry: 3 })
+    // docker.io: 3 grants shared by a and b; ghcr.io has its own budget.
+    expect(nodesOf(result, "a").length + nodesOf(result, "b").length).toBe(3)
+    expect(nodesOf(result, "c")).toHaveLength(3)
+  })
 })

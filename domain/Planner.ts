@@ -16,7 +16,9 @@
  * Assignments are stamped with the sequence of the spec they were planned from, so they change only
  * when the spec or the node set changes, not on every status report.
  */
+import { Result } from "effect"
 import type { Artifact } from "./ArtifactSync.ts"
+import { parseImageReference } from "./ImageReference.ts"
 import { selectorMatches } from "./LabelSelector.ts"
 import { canonicalImages, type NodeState, type ResourceState, type State, statusKey } from "./Projection.ts"
 import type { ResourceKey } from "./Subjects.ts"
@@ -116,7 +118,31 @@ const assignmentOf = (resource: Planned, items: ReadonlySet<string>): Assignment
   }
 }
 
-const planResource = (state: State, resource: Planned) => {
+/** Registry of a canonical image reference (artifacts have none: they are not pulled from registries). */
+const registryOf = (item: string) => {
+  const parsed = parseImageReference(item)
+  return Result.isSuccess(parsed) ? parsed.success.domain : undefined
+}
+
+/** Pulls in flight per registry, across every resource and node: what the registry bound counts. */
+const pullsInFlight = (state: State): Map<string, number> => {
+  const counts = new Map<string, number>()
+  for (const [key, status] of Object.entries(state.items)) {
+    if (status.phase !== "Pulling" && status.phase !== "Removed") continue
+    const registry = key.startsWith("ImageSync/")
+      ? registryOf(key.slice(key.lastIndexOf("|") + 1))
+      : undefined
+    if (registry) counts.set(registry, (counts.get(registry) ?? 0) + 1)
+  }
+  return counts
+}
+
+const planResource = (
+  state: State,
+  resource: Planned,
+  registryPulls: Map<string, number>,
+  options: PlanOptions,
+) => {
   const key: ResourceKey = { kind: resource.kind, namespace: resource.namespace, name: resource.name }
   const items = itemsOf(resource)
   const only =
@@ -161,7 +187,19 @@ const planResource = (state: State, resource: Planned) => {
   // the others get everything only while a parallelism slot is free, and meanwhile keep what they hold.
   const slots = Math.max(0, resource.spec.parallelism - targets.filter(inFlight).length)
   const waiting = targets.filter((node) => needed(node).length > 0 && !inFlight(node) && !failing(node))
-  const granted = new Set([...targets.filter((node) => !waiting.includes(node)), ...waiting.slice(0, slots)])
+  // Within the free slots, a node is granted only while every registry it would pull from stays
+  // under the cluster-wide bound (counted across resources, in the planner's fixed order).
+  const admitted: Array<string> = []
+  for (const node of waiting) {
+    if (admitted.length >= slots) break
+    if (resource.kind === "ImageSync") {
+      const registries = [...new Set(needed(node).flatMap((item) => registryOf(item) ?? []))]
+      if (registries.some((r) => (registryPulls.get(r) ?? 0) >= options.maxPullsPerRegistry)) continue
+      for (const r of registries) registryPulls.set(r, (registryPulls.get(r) ?? 0) + 1)
+    }
+    admitted.push(node)
+  }
+  const granted = new Set([...targets.filter((node) => !waiting.includes(node)), ...admitted])
   const everything = new Set(items)
 
   const plan: ResourcePlan = {
@@ -177,12 +215,20 @@ const planResource = (state: State, resource: Planned) => {
   return { plan, assignments }
 }
 
-export const plan = (state: State): Plan => {
+export interface PlanOptions {
+  /** Most nodes pulling from one registry at once, across every resource of the cluster. */
+  readonly maxPullsPerRegistry: number
+}
+
+export const defaultPlanOptions: PlanOptions = { maxPullsPerRegistry: 50 }
+
+export const plan = (state: State, options: PlanOptions = defaultPlanOptions): Plan => {
+  const registryPulls = pullsInFlight(state)
   const resources = Object.keys(state.resources)
     .sort(compare)
     .map((key) => state.resources[key])
     .filter((resource): resource is Planned => resource !== undefined && resource.kind !== "Mirror")
-    .map((resource) => planResource(state, resource))
+    .map((resource) => planResource(state, resource, registryPulls, options))
   const assignments = resources
     .flatMap((r) => r.assignments)
     .sort(
