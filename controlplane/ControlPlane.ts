@@ -19,7 +19,7 @@ import { Duration, Effect, Ref, type Scope, Stream, SubscriptionRef } from "effe
 import { Counter, Registry } from "prom-client"
 import type { ImageSyncStatus } from "../domain/ImageSync.ts"
 import { nodeMarks } from "../domain/NodeMarks.ts"
-import { plan } from "../domain/Planner.ts"
+import { type PlanOptions, plan } from "../domain/Planner.ts"
 import { statusNotes } from "../domain/StatusNotes.ts"
 import { buckets } from "../domain/Subjects.ts"
 import type { EventStore } from "../eventlog/EventStore.ts"
@@ -56,6 +56,7 @@ export interface ControlPlaneOptions {
   readonly statusInterval: Duration.Duration
   /** Periodic re-check of everything even when no watch fired. */
   readonly resyncInterval: Duration.Duration
+  readonly plan: PlanOptions
 }
 
 const imageSyncPath = `/apis/${group}/${version}/imagesyncs`
@@ -147,7 +148,7 @@ export const runControlPlane = (
       const problems = yield* Ref.make<ReadonlyArray<CredentialProblem>>([])
       const publish = Effect.gen(function* () {
         const state = yield* SubscriptionRef.get(live.state)
-        const desired = desiredEntries(cluster, plan(state), state, yield* secrets.list, sealer)
+        const desired = desiredEntries(cluster, plan(state, options.plan), state, yield* secrets.list, sealer)
         yield* Ref.set(problems, desired.problems)
         const { puts, deletes } = yield* writeDifference(kv, written, desired.entries)
         kvWrites.inc({ operation: "put" }, puts)
@@ -187,7 +188,7 @@ export const runControlPlane = (
         const objects = yield* imageSyncs.list
         const writes = yield* writeStatuses(custom, seeded, {
           state,
-          plan: plan(state),
+          plan: plan(state, options.plan),
           problems: yield* Ref.get(problems),
           invalid: [...invalid.entries()].flatMap(([key, message]) => {
             const object = objects.find(
@@ -225,7 +226,7 @@ export const runControlPlane = (
       // Node marks (image labels, warming taint): same cadence as statuses.
       const markPass = Effect.gen(function* () {
         const state = yield* SubscriptionRef.get(live.state)
-        yield* markNodes(core, yield* nodes.list, nodeMarks(state, plan(state)))
+        yield* markNodes(core, yield* nodes.list, nodeMarks(state, plan(state, options.plan)))
       })
       const markTriggers = Stream.merge(
         SubscriptionRef.changes(live.state),

@@ -3,7 +3,8 @@
  * CORAL_CLUSTER (name of this cluster in subjects, default `local`), CORAL_NATS_URL (required),
  * CORAL_KUBECONFIG (default: in-cluster, then ~/.kube/config), CORAL_LEASE_NAMESPACE (default
  * `default`), CORAL_METRICS_ADDRESS (default `0.0.0.0:9090`), CORAL_STATUS_INTERVAL (default 1s),
- * CORAL_RESYNC_INTERVAL (default 30s).
+ * CORAL_RESYNC_INTERVAL (default 30s), CORAL_MAX_PULLS_PER_REGISTRY (nodes pulling from one registry at
+ * once, cluster-wide; default 50).
  */
 
 import { NodeRuntime } from "@effect/platform-node"
@@ -20,6 +21,7 @@ const settings = Config.all({
   kubeconfig: Config.String("CORAL_KUBECONFIG").pipe(Config.withDefault("")),
   leaseNamespace: Config.String("CORAL_LEASE_NAMESPACE").pipe(Config.withDefault("default")),
   metricsAddress: Config.String("CORAL_METRICS_ADDRESS").pipe(Config.withDefault("0.0.0.0:9090")),
+  maxPullsPerRegistry: Config.Int("CORAL_MAX_PULLS_PER_REGISTRY").pipe(Config.withDefault(50)),
 })
 
 const program = Effect.gen(function* () {
@@ -41,6 +43,7 @@ const program = Effect.gen(function* () {
     metricsPort: Number(port),
     statusInterval,
     resyncInterval,
+    plan: { maxPullsPerRegistry: config.maxPullsPerRegistry },
   }).pipe(Effect.provide(live))
 })
 
