@@ -18,6 +18,7 @@ import type { AssignmentValue } from "../controlplane/AssignmentPublisher.ts"
 import { canonicalJson } from "../domain/canonicalJson.ts"
 import type { ImageAssignment } from "../domain/Planner.ts"
 import { buckets, desiredKey, desiredKeysOfNode, observationSubject } from "../domain/Subjects.ts"
+import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
 import { EventStore, layerJetStream, makeEvent } from "../eventlog/EventStore.ts"
 import { Nats, layer as natsLayer } from "../eventlog/Nats.ts"
 import { defaultEventLogSettings, provisionEventLog } from "../eventlog/Provisioning.ts"
@@ -69,7 +70,7 @@ const program = Effect.gen(function* () {
     })
     const store = yield* EventStore
     const { connection } = yield* Nats
-    const kv = yield* Effect.promise(() => new Kvm(connection).open(buckets.desired))
+    const kv = yield* Effect.promise(() => openDesiredBucket(connection))
     let assigned = 0
     let lastAssignedAt = 0
     let events = 0
@@ -202,7 +203,7 @@ const program = Effect.gen(function* () {
       criSocket: node.containerd.socket,
     })
     const { connection } = yield* Nats
-    const kv = yield* Effect.promise(() => new Kvm(connection).open(buckets.desired))
+    const kv = yield* Effect.promise(() => openDesiredBucket(connection))
     const times: Array<number> = []
     for (let round = 0; round < pullRounds; round++) {
       const image = yield* push(`bench/agent-${round}`)

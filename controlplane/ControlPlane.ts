@@ -22,6 +22,7 @@ import { nodeMarks } from "../domain/NodeMarks.ts"
 import { type PlanOptions, plan } from "../domain/Planner.ts"
 import { statusNotes } from "../domain/StatusNotes.ts"
 import { buckets } from "../domain/Subjects.ts"
+import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
 import type { EventStore } from "../eventlog/EventStore.ts"
 import { Nats } from "../eventlog/Nats.ts"
 import { defaultEventLogSettings, provisionEventLog } from "../eventlog/Provisioning.ts"
@@ -142,7 +143,7 @@ export const runControlPlane = (
 
       // Assignments: every state or secret change, debounced.
       const { connection } = yield* Nats
-      const kv = yield* Effect.promise(() => new Kvm(connection).open(buckets.desired))
+      const kv = yield* Effect.promise(() => openDesiredBucket(connection))
       const written = yield* readDesired(kv, cluster)
       const sealer = makeSealer(createCurve())
       const problems = yield* Ref.make<ReadonlyArray<CredentialProblem>>([])

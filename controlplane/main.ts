@@ -4,7 +4,7 @@
  * CORAL_KUBECONFIG (default: in-cluster, then ~/.kube/config), CORAL_LEASE_NAMESPACE (default
  * `default`), CORAL_METRICS_ADDRESS (default `0.0.0.0:9090`), CORAL_STATUS_INTERVAL (default 1s),
  * CORAL_RESYNC_INTERVAL (default 30s), CORAL_MAX_PULLS_PER_REGISTRY (nodes pulling from one registry at
- * once, cluster-wide; default 50).
+ * once, cluster-wide; default 50), CORAL_NATS_NKEY_FILE (its NKey seed, when NATS requires it).
  */
 
 import { NodeRuntime } from "@effect/platform-node"
@@ -18,6 +18,7 @@ import { runControlPlane } from "./ControlPlane.ts"
 const settings = Config.all({
   cluster: Config.String("CORAL_CLUSTER").pipe(Config.withDefault("local")),
   natsUrl: Config.String("CORAL_NATS_URL"),
+  nkeyFile: Config.String("CORAL_NATS_NKEY_FILE").pipe(Config.withDefault("")),
   kubeconfig: Config.String("CORAL_KUBECONFIG").pipe(Config.withDefault("")),
   leaseNamespace: Config.String("CORAL_LEASE_NAMESPACE").pipe(Config.withDefault("default")),
   metricsAddress: Config.String("CORAL_METRICS_ADDRESS").pipe(Config.withDefault("0.0.0.0:9090")),
@@ -33,7 +34,13 @@ const program = Effect.gen(function* () {
   else kubeConfig.loadFromDefault()
   const [host = "0.0.0.0", port = "9090"] = config.metricsAddress.split(":")
   const live = layerJetStream(config.cluster).pipe(
-    Layer.provideMerge(natsLayer({ servers: config.natsUrl.split(","), name: "coral-controlplane" })),
+    Layer.provideMerge(
+      natsLayer({
+        servers: config.natsUrl.split(","),
+        name: "coral-controlplane",
+        ...(config.nkeyFile ? { nkeySeedFile: config.nkeyFile } : {}),
+      }),
+    ),
   )
   return yield* runControlPlane({
     cluster: config.cluster,

@@ -95,6 +95,9 @@ export const mirrorWorkSubject = (cluster: string, namespace: string, name: stri
 export const desiredKey = (cluster: string, node: string, key: ResourceKey) =>
   `${tokens(cluster, node)}.${kindToken(key.kind)}.${tokens(key.namespace, key.name)}`
 
+/** The inbox prefix of a node agent's connection: the only replies and deliveries it may receive. */
+export const agentInboxPrefix = (node: string) => `_INBOX_${escapeToken(node)}`
+
 /** KV filter of every key of one cluster. */
 export const desiredKeysOfCluster = (cluster: string) => `${tokens(cluster)}.>`
 

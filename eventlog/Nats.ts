@@ -4,8 +4,10 @@
  * per-message TTL, priority groups), drained when the scope closes. Failures name the servers and
  * say what to do.
  */
+
+import { readFileSync } from "node:fs"
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { type ConnectionOptions, connect, type NatsConnection } from "@nats-io/transport-node"
+import { connect, type NatsConnection, nkeyAuthenticator } from "@nats-io/transport-node"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
 
 export const minimumServerVersion = "2.11.0"
@@ -55,7 +57,10 @@ export interface NatsOptions {
   readonly servers: string | ReadonlyArray<string>
   /** Connection name, shown in the server's monitoring. */
   readonly name: string
-  readonly authenticator?: ConnectionOptions["authenticator"]
+  /** File holding this process' NKey seed, when the server requires NKey authentication. */
+  readonly nkeySeedFile?: string
+  /** Prefix of this connection's reply subjects (node agents may only receive on their own). */
+  readonly inboxPrefix?: string
 }
 
 export const connectNats = (
@@ -70,7 +75,14 @@ export const connectNats = (
             servers: typeof options.servers === "string" ? options.servers : [...options.servers],
             name: options.name,
             maxReconnectAttempts: -1,
-            ...(options.authenticator ? { authenticator: options.authenticator } : {}),
+            ...(options.nkeySeedFile
+              ? {
+                  authenticator: nkeyAuthenticator(
+                    new TextEncoder().encode(readFileSync(options.nkeySeedFile, "utf8").trim()),
+                  ),
+                }
+              : {}),
+            ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
           }),
         catch: (cause) =>
           new NatsUnavailable({ servers, details: cause instanceof Error ? cause.message : String(cause) }),

@@ -129,16 +129,25 @@ const ensureBucket = (jsm: JetStreamManager, kvm: Kvm, name: string, history: nu
       catch: failed,
     })
     if (!current) {
-      yield* Effect.tryPromise({ try: () => kvm.create(name, { history, replicas }), catch: failed })
+      // Direct gets put the key in the request subject, so per-node permissions can cover reads.
+      yield* Effect.tryPromise({
+        try: () => kvm.create(name, { history, replicas, allow_direct: true }),
+        catch: failed,
+      })
       return
     }
-    if (current.config.max_msgs_per_subject !== history || current.config.num_replicas !== replicas) {
+    if (
+      current.config.max_msgs_per_subject !== history ||
+      current.config.num_replicas !== replicas ||
+      current.config.allow_direct !== true
+    ) {
       yield* Effect.tryPromise({
         try: () =>
           jsm.streams.update(streamName, {
             ...current.config,
             max_msgs_per_subject: history,
             num_replicas: replicas,
+            allow_direct: true,
           }),
         catch: failed,
       })

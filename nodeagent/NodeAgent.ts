@@ -7,8 +7,8 @@
  * in the runtime (the kubelet's image GC reclaims them when unused).
  */
 import { createHash } from "node:crypto"
-import { Kvm } from "@nats-io/kv"
 import { createCurve } from "@nats-io/nkeys"
+import type { NatsConnection } from "@nats-io/transport-node"
 import {
   Cause,
   Duration,
@@ -22,6 +22,7 @@ import {
 } from "effect"
 import { canonicalJson } from "../domain/canonicalJson.ts"
 import { agentSubject, buckets, observationSubject } from "../domain/Subjects.ts"
+import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
 import { EventStore, makeEvent } from "../eventlog/EventStore.ts"
 import { Nats } from "../eventlog/Nats.ts"
 import { serveEndpoints } from "../runtime/HttpEndpoints.ts"
@@ -43,9 +44,9 @@ export interface NodeAgentOptions {
 }
 
 /** The bucket is provisioned by the control plane: wait for it rather than create it. */
-const openBucket = (kvm: Kvm) =>
+const openBucket = (connection: NatsConnection) =>
   Effect.tryPromise(async () => {
-    const kv = await kvm.open(buckets.desired)
+    const kv = await openDesiredBucket(connection)
     await kv.status()
     return kv
   }).pipe(
@@ -77,7 +78,7 @@ export const runNodeAgent = (
     )
     yield* store.append(agentSubject(cluster, node), registered, { msgId: registered.id })
 
-    const kv = yield* openBucket(new Kvm(connection))
+    const kv = yield* openBucket(connection)
     const cri = yield* makeCriImageService(options.criSocket)
     const assignments = yield* watchAssignments(kv, cluster, node)
     const workers = yield* FiberMap.make<string>()

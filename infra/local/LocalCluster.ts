@@ -75,6 +75,11 @@ export interface LocalClusterOptions {
   readonly nodeLabels?: (index: number) => Record<string, string>
   /** Progress lines ("starting kube-apiserver…"). */
   readonly progress?: (line: string) => void
+  /**
+   * Coral's cluster name, to run NATS with Coral's per-node users (each node agent may use only its
+   * own subjects and keys); without it NATS accepts anyone.
+   */
+  readonly natsUsersFor?: string
 }
 
 export const startLocalCluster = (
@@ -89,7 +94,12 @@ export const startLocalCluster = (
     say("starting etcd and kube-apiserver")
     const kube = yield* startKubeApiServer(binaries, join(dir, "kube"))
     say("starting nats-server with JetStream")
-    const nats = yield* startNats(binaries, join(dir, "nats"))
+    const nodeNames = Array.from({ length: options.nodes }, (_, index) => `node-${index + 1}`)
+    const nats = yield* startNats(
+      binaries,
+      join(dir, "nats"),
+      options.natsUsersFor ? { cluster: options.natsUsersFor, nodes: nodeNames } : undefined,
+    )
     say("starting registries")
     const registries = {
       public: yield* startRegistry(binaries, join(dir, "registry-public"), { name: "registry-public" }),
@@ -130,10 +140,14 @@ export const startCoral = (
   Effect.gen(function* () {
     yield* installCrds(kubeConfigOf(box.kube))
     const settings = { cluster: options.cluster, natsUrl: box.nats.url }
+    const credentials = box.nats.credentials
     const controlPlane = yield* startControlPlaneProcess(box.dir, {
       ...settings,
       kubeconfigPath: box.kube.kubeconfigPath,
-      ...(options.controlPlaneEnv ? { extraEnv: options.controlPlaneEnv } : {}),
+      extraEnv: {
+        ...options.controlPlaneEnv,
+        ...(credentials ? { CORAL_NATS_NKEY_FILE: credentials.controlPlane } : {}),
+      },
     })
     const agents: Array<CoralProcess> = []
     for (const node of box.nodes) {
@@ -142,7 +156,12 @@ export const startCoral = (
           ...settings,
           node: node.name,
           criSocket: node.containerd.socket,
-          ...(options.agentEnv ? { extraEnv: options.agentEnv } : {}),
+          extraEnv: {
+            ...options.agentEnv,
+            ...(credentials?.agents[node.name]
+              ? { CORAL_NATS_NKEY_FILE: credentials.agents[node.name] }
+              : {}),
+          },
         }),
       )
     }

@@ -6,7 +6,9 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { createUser } from "@nats-io/nkeys"
 import { Duration, Effect, type Scope } from "effect"
+import { renderAccounts } from "../nats/NatsAuthorization.ts"
 import type { Binaries } from "./Binaries.ts"
 import { freePort, type ManagedProcess, managedProcess, type ProcessFailed } from "./Process.ts"
 import { httpAnswers } from "./probe.ts"
@@ -15,6 +17,39 @@ export interface NatsServer {
   readonly url: string
   readonly monitorUrl: string
   readonly process: ManagedProcess
+  /** With authorization on: files holding the NKey seeds of the control plane and of each node's agent. */
+  readonly credentials?: NatsCredentials
+}
+
+export interface NatsCredentials {
+  readonly controlPlane: string
+  readonly agents: Readonly<Record<string, string>>
+}
+
+/** Per-node users, as Coral ships them: every connection then needs its NKey. */
+export interface NatsAuthOptions {
+  readonly cluster: string
+  readonly nodes: ReadonlyArray<string>
+}
+
+const writeSeed = (dir: string, name: string) => {
+  const user = createUser()
+  const file = join(dir, `${name}.nk`)
+  writeFileSync(file, new TextDecoder().decode(user.getSeed()), { mode: 0o600 })
+  return { file, nkey: user.getPublicKey() }
+}
+
+const authorization = (dir: string, auth: NatsAuthOptions) => {
+  mkdirSync(join(dir, "credentials"), { recursive: true, mode: 0o700 })
+  const controlPlane = writeSeed(join(dir, "credentials"), "controlplane")
+  const agents = auth.nodes.map((node) => ({ node, ...writeSeed(join(dir, "credentials"), `agent-${node}`) }))
+  return {
+    config: renderAccounts({ cluster: auth.cluster, controlPlaneNkeys: [controlPlane.nkey], agents }),
+    credentials: {
+      controlPlane: controlPlane.file,
+      agents: Object.fromEntries(agents.map((a) => [a.node, a.file])),
+    },
+  }
 }
 
 export interface NatsCluster {
@@ -48,11 +83,18 @@ const config = (plan: ServerPlan, dir: string, routes: ReadonlyArray<number>) =>
         ]),
   ].join("\n")
 
-const startServer = (binaries: Binaries, plan: ServerPlan, dir: string, routes: ReadonlyArray<number>) =>
+const startServer = (
+  binaries: Binaries,
+  plan: ServerPlan,
+  dir: string,
+  routes: ReadonlyArray<number>,
+  auth?: NatsAuthOptions,
+) =>
   Effect.gen(function* () {
     mkdirSync(dir, { recursive: true })
     const configFile = join(dir, "nats.conf")
-    writeFileSync(configFile, config(plan, dir, routes))
+    const authz = auth ? authorization(dir, auth) : undefined
+    writeFileSync(configFile, [config(plan, dir, routes), authz?.config ?? ""].join("\n"))
     const monitorUrl = `http://127.0.0.1:${plan.monitorPort}`
     const process = yield* managedProcess({
       name: plan.name,
@@ -62,17 +104,23 @@ const startServer = (binaries: Binaries, plan: ServerPlan, dir: string, routes: 
       ready: httpAnswers(`${monitorUrl}/healthz`),
       readyTimeout: Duration.seconds(60),
     })
-    return { url: `nats://127.0.0.1:${plan.port}`, monitorUrl, process } satisfies NatsServer
+    return {
+      url: `nats://127.0.0.1:${plan.port}`,
+      monitorUrl,
+      process,
+      ...(authz ? { credentials: authz.credentials } : {}),
+    } satisfies NatsServer
   })
 
 /** Starts one nats-server with JetStream under `dir`. */
 export const startNats = (
   binaries: Binaries,
   dir: string,
+  auth?: NatsAuthOptions,
 ): Effect.Effect<NatsServer, ProcessFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const plan = { name: "coral-nats", port: yield* freePort, monitorPort: yield* freePort }
-    return yield* startServer(binaries, plan, dir, [])
+    return yield* startServer(binaries, plan, dir, [], auth)
   })
 
 /** Starts three clustered nats-servers with JetStream under `dir`. */

@@ -23,7 +23,7 @@ const nodeLabels = (index: number) => ({
 
 const program = Effect.gen(function* () {
   const started = Date.now()
-  const box = yield* startLocalCluster({ nodes: 3, nodeLabels, progress: say })
+  const box = yield* startLocalCluster({ nodes: 3, nodeLabels, progress: say, natsUsersFor: "demo" })
   say("starting the Coral control plane and one node agent per node")
   yield* startCoral(box, { cluster: "demo" })
   say(`cluster up in ${((Date.now() - started) / 1000).toFixed(1)}s`)

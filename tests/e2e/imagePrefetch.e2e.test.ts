@@ -13,6 +13,7 @@ import { normaliseImageReference, parseImageReference, runtimeHolds } from "../.
 import type { ImageSyncStatus } from "../../domain/ImageSync.ts"
 import { imageLabelKey, warmingTaintKey } from "../../domain/NodeMarks.ts"
 import { buckets, specSubject } from "../../domain/Subjects.ts"
+import { openDesiredBucket } from "../../eventlog/DesiredBucket.ts"
 import { EventStore, layerJetStream } from "../../eventlog/EventStore.ts"
 import { connectNats, layer as natsLayer } from "../../eventlog/Nats.ts"
 import { group, version } from "../../infra/crd/definitions.ts"
@@ -29,6 +30,7 @@ const world = scopedResource(
   Effect.gen(function* () {
     const box = yield* startLocalCluster({
       nodes: 3,
+      natsUsersFor: cluster,
       nodeLabels: (i) => ({
         "coral.stvz.io/pool": i < 2 ? "general" : "gpu",
         "coral.stvz.io/zone": `z${i + 1}`,
@@ -83,6 +85,13 @@ const world = scopedResource(
     }
   }),
 )
+
+/** NATS as the control plane sees it (the harness runs NATS with Coral's per-node users). */
+const inspector = () => ({
+  servers: world().box.nats.url,
+  name: "e2e-inspector",
+  nkeySeedFile: world().box.nats.credentials?.controlPlane ?? "",
+})
 
 const custom = () => kubeConfigOf(world().box.kube).makeApiClient(CustomObjectsApi)
 const core = () => kubeConfigOf(world().box.kube).makeApiClient(CoreV1Api)
@@ -169,9 +178,9 @@ const desiredKeysOf = (name: string) =>
   Effect.runPromise(
     Effect.scoped(
       Effect.gen(function* () {
-        const { connection } = yield* connectNats({ servers: world().box.nats.url, name: "e2e-inspector" })
+        const { connection } = yield* connectNats(inspector())
         return yield* Effect.promise(async () => {
-          const kv = await new Kvm(connection).open(buckets.desired)
+          const kv = await openDesiredBucket(connection)
           const keys: Array<string> = []
           for await (const key of await kv.keys(`${cluster}.*.imagesync.${namespace}.${name}`)) keys.push(key)
           return keys.sort()
@@ -396,13 +405,7 @@ describe("image prefetch end to end", () => {
           const subject = specSubject(cluster, { kind: "ImageSync", namespace, name: "while-down" })
           const events = yield* Stream.runCollect(store.replay({ subjects: [subject] }))
           return events.filter((m) => m._tag === "Event" && m.event.type === "ResourceApplied")
-        }).pipe(
-          Effect.provide(
-            layerJetStream(cluster).pipe(
-              Layer.provideMerge(natsLayer({ servers: box.nats.url, name: "e2e" })),
-            ),
-          ),
-        ),
+        }).pipe(Effect.provide(layerJetStream(cluster).pipe(Layer.provideMerge(natsLayer(inspector()))))),
       ),
     )
     expect(applied).toHaveLength(1)
