@@ -12,12 +12,11 @@
  */
 import { performance } from "node:perf_hooks"
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node"
-import { Kvm } from "@nats-io/kv"
 import { Effect, Layer, Option } from "effect"
 import type { AssignmentValue } from "../controlplane/AssignmentPublisher.ts"
 import { canonicalJson } from "../domain/canonicalJson.ts"
 import type { ImageAssignment } from "../domain/Planner.ts"
-import { buckets, desiredKey, desiredKeysOfNode, observationSubject } from "../domain/Subjects.ts"
+import { desiredKey, desiredKeysOfNode, observationSubject } from "../domain/Subjects.ts"
 import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
 import { EventStore, layerJetStream, makeEvent } from "../eventlog/EventStore.ts"
 import { Nats, layer as natsLayer } from "../eventlog/Nats.ts"

@@ -13,7 +13,6 @@ import {
   type V1Node,
   type V1Secret,
 } from "@kubernetes/client-node"
-import { Kvm } from "@nats-io/kv"
 import { createCurve } from "@nats-io/nkeys"
 import { Duration, Effect, Ref, type Scope, Stream, SubscriptionRef } from "effect"
 import { Counter, Registry } from "prom-client"
@@ -21,7 +20,6 @@ import type { ImageSyncStatus } from "../domain/ImageSync.ts"
 import { nodeMarks } from "../domain/NodeMarks.ts"
 import { type PlanOptions, plan } from "../domain/Planner.ts"
 import { statusNotes } from "../domain/StatusNotes.ts"
-import { buckets } from "../domain/Subjects.ts"
 import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
 import type { EventStore } from "../eventlog/EventStore.ts"
 import { Nats } from "../eventlog/Nats.ts"

@@ -21,7 +21,7 @@ import {
   SubscriptionRef,
 } from "effect"
 import { canonicalJson } from "../domain/canonicalJson.ts"
-import { agentSubject, buckets, observationSubject } from "../domain/Subjects.ts"
+import { agentSubject, observationSubject } from "../domain/Subjects.ts"
 import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
 import { EventStore, makeEvent } from "../eventlog/EventStore.ts"
 import { Nats } from "../eventlog/Nats.ts"

@@ -6,13 +6,12 @@
  * what the servers hold: the ImageSync's status in the API server, the images in each containerd.
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
-import { Kvm } from "@nats-io/kv"
 import { Effect, Layer, Option, Redacted, Result, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { normaliseImageReference, parseImageReference, runtimeHolds } from "../../domain/ImageReference.ts"
 import type { ImageSyncStatus } from "../../domain/ImageSync.ts"
 import { imageLabelKey, warmingTaintKey } from "../../domain/NodeMarks.ts"
-import { buckets, specSubject } from "../../domain/Subjects.ts"
+import { specSubject } from "../../domain/Subjects.ts"
 import { openDesiredBucket } from "../../eventlog/DesiredBucket.ts"
 import { EventStore, layerJetStream } from "../../eventlog/EventStore.ts"
 import { connectNats, layer as natsLayer } from "../../eventlog/Nats.ts"

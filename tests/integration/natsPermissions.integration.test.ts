@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto"
 import { join } from "node:path"
-import { Kvm } from "@nats-io/kv"
 import { Effect, Exit, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { agentInboxPrefix, desiredKey, desiredKeysOfNode, observationSubject } from "../../domain/Subjects.ts"
