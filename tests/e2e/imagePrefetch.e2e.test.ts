@@ -377,7 +377,7 @@ describe("image prefetch end to end", () => {
   })
 
   it("loses no event when the control plane is killed and restarted, and its statuses converge", async () => {
-    const { controlPlane, box } = world()
+    const { controlPlane } = world()
     await Effect.runPromise(controlPlane.process.signal("SIGKILL"))
     await eventually("the control plane is gone", () => expect(controlPlane.process.pid()).toBeUndefined())
     // While it is down: a new ImageSync, and an image the agent must pull again (and report).
