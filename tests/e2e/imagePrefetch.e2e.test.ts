@@ -5,6 +5,8 @@
  * (referenced by digest, with its credentials in a dockerconfigjson secret). Every assertion reads
  * what the servers hold: the ImageSync's status in the API server, the images in each containerd.
  */
+import { execFile } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
 import { Effect, Layer, Option, Redacted, Result, Stream } from "effect"
 import { describe, expect, it } from "vitest"
@@ -23,6 +25,7 @@ import { eventually } from "../support/eventually.ts"
 import { scopedResource } from "../support/sharedServers.ts"
 
 const cluster = "e2e"
+const coralCli = fileURLToPath(new URL("../../cli/coral.ts", import.meta.url))
 const namespace = "default"
 
 const world = scopedResource(
@@ -431,5 +434,35 @@ describe("image prefetch end to end", () => {
     })
     const other = await core().readNode({ name: "node-1" })
     expect(other.metadata?.labels?.[label]).toBeUndefined()
+  })
+  it("tells an ImageSync's story with coral audit, from the stream alone", async () => {
+    const audit = await new Promise<string>((resolve, reject) => {
+      const env = {
+        ...process.env,
+        CORAL_NATS_URL: world().box.nats.url,
+        CORAL_CLUSTER: cluster,
+        CORAL_NATS_NKEY_FILE: world().box.nats.credentials?.controlPlane ?? "",
+      }
+      execFile(
+        process.execPath,
+        [coralCli, "audit", "imagesync/default/general-pool"],
+        { env },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      )
+    })
+    const lines = audit.split("\n")
+    const applied = lines.findIndex((l) => l.includes("spec generation 1 applied"))
+    const planned = lines.findIndex(
+      (l) => l.includes("planner") && l.includes("assigned node-1 (3 image(s)), node-2 (3 image(s))"),
+    )
+    const ready = lines.findIndex((l) => / node-1 +Ready /.test(l))
+    expect(applied, audit).toBeGreaterThan(0)
+    expect(planned).toBeGreaterThan(applied)
+    expect(ready).toBeGreaterThan(planned)
+    expect(
+      lines.some((l) => / node-1 +Removed .*RemovedFromRuntime/.test(l)),
+      audit,
+    ).toBe(true)
   })
 })

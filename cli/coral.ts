@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * `coral`: what Coral did and why, from the stream, and the local cluster-in-a-box.
+ *
+ *   coral audit <kind>/<namespace>/<name> [--since <time|duration>] [--output table|json]
+ *   coral events tail [--subject <filter>] [--from-start | --since <time|duration>] [--output table|json]
+ *   coral up [--nodes N]
+ *
+ * Connection settings come from flags or the same `CORAL_*` variables as the processes:
+ * --nats (CORAL_NATS_URL), --cluster (CORAL_CLUSTER, default `local`), --nkey-file
+ * (CORAL_NATS_NKEY_FILE). Exit codes: 0 success, 1 a failure (the message says which), 2 bad usage.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Config, Console, Effect, Layer, Option, Stream } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { auditTrail } from "../domain/AuditTrail.ts"
+import type { StoredEvent } from "../domain/Events.ts"
+import { eventSubjects, type ResourceKind } from "../domain/Subjects.ts"
+import { EventStore, layerJetStream, type ReplayedMessage } from "../eventlog/EventStore.ts"
+import { layer as natsLayer } from "../eventlog/Nats.ts"
+import { describeCluster } from "../infra/local/describeCluster.ts"
+import { startCoral, startLocalCluster } from "../infra/local/LocalCluster.ts"
+import { parseSince } from "./parseSince.ts"
+
+const nats = Flag.String("nats").pipe(
+  Flag.withDescription("NATS server URL(s), comma-separated"),
+  Flag.withFallbackConfig(Config.String("CORAL_NATS_URL")),
+)
+const cluster = Flag.String("cluster").pipe(
+  Flag.withDescription("Coral's name for this cluster, as in the processes' CORAL_CLUSTER"),
+  Flag.withFallbackConfig(Config.String("CORAL_CLUSTER")),
+  Flag.withDefault("local"),
+)
+const nkeyFile = Flag.String("nkey-file").pipe(
+  Flag.withDescription("file with an NKey seed, when NATS requires one"),
+  Flag.withFallbackConfig(Config.String("CORAL_NATS_NKEY_FILE")),
+  Flag.optional,
+)
+const output = Flag.Literals("output", ["table", "json"]).pipe(Flag.withDefault("table"))
+const since = Flag.String("since").pipe(
+  Flag.withDescription("an ISO time, or a duration back from now such as 15m or 2h"),
+  Flag.optional,
+)
+
+const connection = { nats, cluster, nkeyFile }
+
+const withStore = (settings: { nats: string; cluster: string; nkeyFile: Option.Option<string> }) =>
+  layerJetStream(settings.cluster).pipe(
+    Layer.provideMerge(
+      natsLayer({
+        servers: settings.nats.split(","),
+        name: "coral-cli",
+        ...(Option.isSome(settings.nkeyFile) ? { nkeySeedFile: settings.nkeyFile.value } : {}),
+      }),
+    ),
+  )
+
+const kinds: Record<string, ResourceKind> = {
+  imagesync: "ImageSync",
+  imagesyncs: "ImageSync",
+  artifactsync: "ArtifactSync",
+  artifactsyncs: "ArtifactSync",
+  mirror: "Mirror",
+  mirrors: "Mirror",
+}
+
+const parseTarget = (target: string) => {
+  const [kind = "", namespace, name] = target.split("/")
+  const resolved = kinds[kind.toLowerCase()]
+  if (!resolved || !namespace || !name) {
+    return Effect.fail(
+      new Error(`"${target}" is not <kind>/<namespace>/<name>, e.g. imagesync/default/web-images`),
+    )
+  }
+  return Effect.succeed({ kind: resolved, namespace, name })
+}
+
+const events = (messages: ReadonlyArray<ReplayedMessage>): Array<StoredEvent> =>
+  messages.flatMap((m) =>
+    m._tag === "Event" ? [{ sequence: m.sequence, subject: m.subject, event: m.event }] : [],
+  )
+
+const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? []
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n")
+}
+
+const audit = Command.make(
+  "audit",
+  { target: Argument.String("kind/namespace/name"), since, output, ...connection },
+  (config) =>
+    Effect.gen(function* () {
+      const key = yield* parseTarget(config.target)
+      const store = yield* EventStore
+      // The planner's decisions depend on every node and resource, so the whole stream is replayed.
+      const replayed = yield* Stream.runCollect(store.replay({ subjects: eventSubjects(config.cluster) }))
+      const from = Option.isSome(config.since) ? (yield* parseSince(config.since.value)).getTime() : 0
+      const trail = auditTrail(events(replayed), key).filter((entry) => Date.parse(entry.at) >= from)
+      if (config.output === "json") {
+        for (const entry of trail) yield* Console.log(JSON.stringify(entry))
+        return
+      }
+      if (trail.length === 0)
+        return yield* Console.log(`no events for ${key.kind}/${key.namespace}/${key.name}`)
+      yield* Console.log(
+        table([
+          ["SEQ", "TIME", "WHO", "WHAT"],
+          ...trail.map((e) => [String(e.sequence), e.at, e.actor, e.what]),
+        ]),
+      )
+    }).pipe(Effect.provide(withStore(config))),
+).pipe(Command.withDescription("Replays CORAL_EVENTS and tells one resource's story in order"))
+
+const describeEvent = (message: ReplayedMessage) => {
+  if (message._tag === "Undecodable") return `undecodable: ${message.reason}`
+  const { event } = message
+  const data = event.data as unknown as Record<string, unknown>
+  const who = [data.kind, data.namespace, data.name].filter(Boolean).join("/")
+  const extra = [data.node, data.image ?? data.artifact, data.phase, data.reason].filter(Boolean).join(" ")
+  return `${event.type} ${who}${extra ? ` ${extra}` : ""}`
+}
+
+const tail = Command.make(
+  "tail",
+  {
+    subject: Flag.String("subject").pipe(Flag.withDescription("NATS subject filter"), Flag.optional),
+    fromStart: Flag.Boolean("from-start").pipe(Flag.withDefault(false)),
+    since,
+    output,
+    ...connection,
+  },
+  (config) =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const subjects = Option.isSome(config.subject) ? [config.subject.value] : eventSubjects(config.cluster)
+      const start = Option.isSome(config.since)
+        ? { since: yield* parseSince(config.since.value) }
+        : config.fromStart
+          ? {}
+          : { fromSequence: (yield* store.streamLastSequence) + 1 }
+      yield* store
+        .follow({ subjects, ...start })
+        .pipe(
+          Stream.runForEach((message) =>
+            Console.log(
+              config.output === "json"
+                ? JSON.stringify(
+                    message._tag === "Event"
+                      ? { sequence: message.sequence, subject: message.subject, event: message.event }
+                      : message,
+                  )
+                : `${String(message.sequence).padStart(6)}  ${message.time.toISOString()}  ${describeEvent(message)}`,
+            ),
+          ),
+        )
+    }).pipe(Effect.provide(withStore(config))),
+).pipe(Command.withDescription("Prints events as they arrive (or replays them first), one line each"))
+
+const eventsCommand = Command.make("events").pipe(
+  Command.withDescription("Live and replayed views of CORAL_EVENTS"),
+  Command.withSubcommands([tail]),
+)
+
+const up = Command.make("up", { nodes: Flag.Int("nodes").pipe(Flag.withDefault(3)) }, (config) =>
+  Effect.gen(function* () {
+    const say = (line: string) => console.log(`coral up: ${line}`)
+    const box = yield* startLocalCluster({ nodes: config.nodes, progress: say, natsUsersFor: "local" })
+    say("starting the Coral control plane and one node agent per node")
+    yield* startCoral(box, { cluster: "local" })
+    yield* Console.log(`\n${describeCluster(box)}\n`)
+    yield* Console.log(
+      `  coral CLI: CORAL_NATS_URL=${box.nats.url} CORAL_CLUSTER=local CORAL_NATS_NKEY_FILE=${box.nats.credentials?.controlPlane ?? ""} npx coral …`,
+    )
+    yield* Console.log("\nPress Ctrl-C to stop everything.")
+    return yield* Effect.never
+  }).pipe(Effect.scoped),
+).pipe(Command.withDescription("Starts the local cluster-in-a-box with Coral and stays up until Ctrl-C"))
+
+const coral = Command.make("coral").pipe(
+  Command.withDescription("Coral: prefetch images and artifacts to Kubernetes nodes"),
+  Command.withSubcommands([audit, eventsCommand, up]),
+)
+
+Command.run(coral, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
