@@ -1,16 +1,18 @@
 #!/usr/bin/env node
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
 /**
  * `coral`: what Coral did and why, from the stream, and the local cluster-in-a-box.
  *
  *   coral audit <kind>/<namespace>/<name> [--since <time|duration>] [--output table|json]
  *   coral events tail [--subject <filter>] [--from-start | --since <time|duration>] [--output table|json]
+ *   coral replay --verify [--kubeconfig <file>]
  *   coral up [--nodes N]
  *
  * Connection settings come from flags or the same `CORAL_*` variables as the processes:
  * --nats (CORAL_NATS_URL), --cluster (CORAL_CLUSTER, default `local`), --nkey-file
  * (CORAL_NATS_NKEY_FILE). Exit codes: 0 success, 1 a failure (the message says which), 2 bad usage.
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { KubeConfig } from "@kubernetes/client-node"
 import { Config, Console, Effect, Layer, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { auditTrail } from "../domain/AuditTrail.ts"
@@ -21,6 +23,8 @@ import { layer as natsLayer } from "../eventlog/Nats.ts"
 import { describeCluster } from "../infra/local/describeCluster.ts"
 import { startCoral, startLocalCluster } from "../infra/local/LocalCluster.ts"
 import { parseSince } from "./parseSince.ts"
+import { renderAudit } from "./renderAudit.ts"
+import { verifyReplay } from "./verifyReplay.ts"
 
 const nats = Flag.String("nats").pipe(
   Flag.withDescription("NATS server URL(s), comma-separated"),
@@ -80,18 +84,6 @@ const events = (messages: ReadonlyArray<ReplayedMessage>): Array<StoredEvent> =>
     m._tag === "Event" ? [{ sequence: m.sequence, subject: m.subject, event: m.event }] : [],
   )
 
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length))) ?? []
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n")
-}
-
 const audit = Command.make(
   "audit",
   { target: Argument.String("kind/namespace/name"), since, output, ...connection },
@@ -109,12 +101,7 @@ const audit = Command.make(
       }
       if (trail.length === 0)
         return yield* Console.log(`no events for ${key.kind}/${key.namespace}/${key.name}`)
-      yield* Console.log(
-        table([
-          ["SEQ", "TIME", "WHO", "WHAT"],
-          ...trail.map((e) => [String(e.sequence), e.at, e.actor, e.what]),
-        ]),
-      )
+      yield* Console.log(renderAudit(trail))
     }).pipe(Effect.provide(withStore(config))),
 ).pipe(Command.withDescription("Replays CORAL_EVENTS and tells one resource's story in order"))
 
@@ -183,9 +170,51 @@ const up = Command.make("up", { nodes: Flag.Int("nodes").pipe(Flag.withDefault(3
   }).pipe(Effect.scoped),
 ).pipe(Command.withDescription("Starts the local cluster-in-a-box with Coral and stays up until Ctrl-C"))
 
+const replay = Command.make(
+  "replay",
+  {
+    verify: Flag.Boolean("verify").pipe(Flag.withDescription("compare the rebuilt state with the cluster")),
+    kubeconfig: Flag.String("kubeconfig").pipe(
+      Flag.withFallbackConfig(Config.String("CORAL_KUBECONFIG")),
+      Flag.optional,
+    ),
+    maxPullsPerRegistry: Flag.Int("max-pulls-per-registry").pipe(
+      Flag.withFallbackConfig(Config.Int("CORAL_MAX_PULLS_PER_REGISTRY")),
+      Flag.withDefault(50),
+    ),
+    ...connection,
+  },
+  (config) =>
+    Effect.gen(function* () {
+      if (!config.verify) return yield* Effect.fail(new Error("say what to do with the replay: --verify"))
+      const kubeConfig = new KubeConfig()
+      if (Option.isSome(config.kubeconfig)) kubeConfig.loadFromFile(config.kubeconfig.value)
+      else kubeConfig.loadFromDefault()
+      const result = yield* verifyReplay({
+        cluster: config.cluster,
+        kubeConfig,
+        plan: { maxPullsPerRegistry: config.maxPullsPerRegistry },
+      })
+      if (result.lines.length === 0) {
+        return yield* Console.log(
+          `in agreement: ${result.resources} ImageSync status(es) and ${result.assignments} assignment(s) match the replay of ${result.lastSequence} event(s)`,
+        )
+      }
+      for (const line of result.lines) yield* Console.log(line)
+      yield* Console.log(`${result.lines.length} difference(s) between the stream and the cluster`)
+      return yield* Effect.sync(() => {
+        process.exitCode = 1
+      })
+    }).pipe(Effect.provide(withStore(config))),
+).pipe(
+  Command.withDescription(
+    "Rebuilds the state from the stream; with --verify, diffs it against statuses and assignments",
+  ),
+)
+
 const coral = Command.make("coral").pipe(
   Command.withDescription("Coral: prefetch images and artifacts to Kubernetes nodes"),
-  Command.withSubcommands([audit, eventsCommand, up]),
+  Command.withSubcommands([audit, eventsCommand, replay, up]),
 )
 
 Command.run(coral, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

@@ -25,6 +25,8 @@ describe("npm run demo", () => {
     expect(output).toMatch(/web-images is Ready in [0-9.]+s/)
     expect(output).toMatch(/web-images\s+True\s+2\s+2\s+0\s+0\s+AllNodesReady/)
     expect(output).toContain("images in node-3's containerd: (none)")
+    expect(output).toContain("$ coral audit imagesync/default/web-images")
+    expect(output).toMatch(/planner +assigned node-1 \(3 image\(s\)\), node-2 \(3 image\(s\)\)/)
     expect(output).toContain("coral demo: stopped every server and removed its files")
   })
 })

@@ -1,0 +1,135 @@
+/**
+ * `coral replay --verify`: rebuilds the control plane's state from CORAL_EVENTS alone and compares
+ * what follows from it — the per-node assignments and each ImageSync's status — with what the
+ * `coral_desired` bucket and the API server hold. Sealed credentials are random per sealing, so
+ * assignments are compared without them; condition transition times are not derivable from the
+ * stream, so they are left out. Differences come back as readable lines.
+ */
+import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node"
+import { Effect, Stream } from "effect"
+import { canonicalJson } from "../domain/canonicalJson.ts"
+import type { ImageSyncStatus } from "../domain/ImageSync.ts"
+import { imageSyncStatus } from "../domain/ImageSyncStatus.ts"
+import { type PlanOptions, plan } from "../domain/Planner.ts"
+import { fold } from "../domain/Projection.ts"
+import { desiredKey, desiredKeysOfCluster, eventSubjects, resourceKeyString } from "../domain/Subjects.ts"
+import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
+import { EventStore } from "../eventlog/EventStore.ts"
+import { Nats } from "../eventlog/Nats.ts"
+import { group, version } from "../infra/crd/definitions.ts"
+import { kubeRequest } from "../k8s/KubeRequest.ts"
+
+/** Flattens JSON into `path = value` pairs, for line-by-line differences. */
+const flatten = (value: unknown, path = ""): Map<string, string> => {
+  const out = new Map<string, string>()
+  if (value !== null && typeof value === "object") {
+    const entries = Array.isArray(value)
+      ? value.map((v, i) => [String(i), v] as const)
+      : Object.entries(value)
+    for (const [key, inner] of entries) {
+      for (const [p, v] of flatten(inner, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`))
+        out.set(p, v)
+    }
+    if (entries.length === 0) out.set(path, JSON.stringify(value))
+  } else {
+    out.set(path, JSON.stringify(value))
+  }
+  return out
+}
+
+export const differences = (what: string, fromStream: unknown, held: unknown): ReadonlyArray<string> => {
+  const expected = flatten(fromStream)
+  const actual = flatten(held)
+  const lines: Array<string> = []
+  for (const path of [...new Set([...expected.keys(), ...actual.keys()])].sort()) {
+    const a = expected.get(path)
+    const b = actual.get(path)
+    if (a !== b)
+      lines.push(`${what}${path}: the stream says ${a ?? "(nothing)"}, the cluster has ${b ?? "(nothing)"}`)
+  }
+  return lines
+}
+
+const withoutTransitionTimes = (status: ImageSyncStatus | undefined) =>
+  status && {
+    ...status,
+    conditions: status.conditions?.map(({ lastTransitionTime: _, ...condition }) => condition),
+  }
+
+export const verifyReplay = (options: {
+  readonly cluster: string
+  readonly kubeConfig: KubeConfig
+  readonly plan: PlanOptions
+}) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const { connection } = yield* Nats
+    const replayed = yield* Stream.runCollect(store.replay({ subjects: eventSubjects(options.cluster) }))
+    const state = fold(
+      replayed.flatMap((m) =>
+        m._tag === "Event" ? [{ sequence: m.sequence, subject: m.subject, event: m.event }] : [],
+      ),
+    )
+    const planned = plan(state, options.plan)
+    const lines: Array<string> = []
+
+    // Assignments, without their sealed credentials.
+    const expected = new Map(
+      planned.assignments.map((a) => [
+        desiredKey(options.cluster, a.node, a.resource),
+        canonicalJson(a.assignment),
+      ]),
+    )
+    const held = yield* Effect.promise(async () => {
+      const kv = await openDesiredBucket(connection)
+      const values = new Map<string, string>()
+      for await (const key of await kv.keys(desiredKeysOfCluster(options.cluster))) {
+        const entry = await kv.get(key)
+        if (entry?.operation === "PUT")
+          values.set(key, canonicalJson(entry.json<{ assignment: unknown }>().assignment))
+      }
+      return values
+    })
+    for (const key of [...new Set([...expected.keys(), ...held.keys()])].sort()) {
+      const a = expected.get(key)
+      const b = held.get(key)
+      if (a === b) continue
+      lines.push(
+        ...(a && b
+          ? differences(`assignment ${key}`, JSON.parse(a), JSON.parse(b))
+          : [
+              `assignment ${key}: the stream says ${a ? "assigned" : "nothing"}, coral_desired has ${b ? "an assignment" : "nothing"}`,
+            ]),
+      )
+    }
+
+    // Statuses of ImageSyncs.
+    const api = options.kubeConfig.makeApiClient(CustomObjectsApi)
+    const list = (yield* kubeRequest("list ImageSyncs", () =>
+      api.listClusterCustomObject({ group, version, plural: "imagesyncs" }),
+    )) as { items: Array<{ metadata: { namespace: string; name: string }; status?: ImageSyncStatus }> }
+    const plans = new Map(planned.resources.map((r) => [resourceKeyString(r.resource), r]))
+    const now = new Date().toISOString()
+    for (const object of list.items) {
+      const key = resourceKeyString({ kind: "ImageSync", ...object.metadata })
+      const resource = state.resources[key]
+      if (resource?.kind !== "ImageSync") {
+        lines.push(`status ${key}: the API server has this ImageSync, the stream does not`)
+        continue
+      }
+      const computed = imageSyncStatus(state, resource, plans.get(key), object.status, now)
+      lines.push(
+        ...differences(
+          `status ${key}`,
+          withoutTransitionTimes(computed),
+          withoutTransitionTimes(object.status),
+        ),
+      )
+    }
+    return {
+      lines,
+      resources: list.items.length,
+      assignments: expected.size,
+      lastSequence: state.lastSequence,
+    }
+  })
