@@ -6,24 +6,29 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
  *   coral audit <kind>/<namespace>/<name> [--since <time|duration>] [--output table|json]
  *   coral events tail [--subject <filter>] [--from-start | --since <time|duration>] [--output table|json]
  *   coral replay --verify [--kubeconfig <file>]
+ *   coral status [<kind>/<namespace>/<name>]
  *   coral up [--nodes N]
  *
  * Connection settings come from flags or the same `CORAL_*` variables as the processes:
  * --nats (CORAL_NATS_URL), --cluster (CORAL_CLUSTER, default `local`), --nkey-file
  * (CORAL_NATS_NKEY_FILE). Exit codes: 0 success, 1 a failure (the message says which), 2 bad usage.
  */
-import { KubeConfig } from "@kubernetes/client-node"
+import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node"
 import { Config, Console, Effect, Layer, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { auditTrail } from "../domain/AuditTrail.ts"
 import type { StoredEvent } from "../domain/Events.ts"
-import { eventSubjects, type ResourceKind } from "../domain/Subjects.ts"
+import type { ImageSyncStatus } from "../domain/ImageSync.ts"
+import { fold } from "../domain/Projection.ts"
+import { eventSubjects, type ResourceKind, resourceKeyString } from "../domain/Subjects.ts"
 import { EventStore, layerJetStream, type ReplayedMessage } from "../eventlog/EventStore.ts"
 import { layer as natsLayer } from "../eventlog/Nats.ts"
+import { group, version } from "../infra/crd/definitions.ts"
 import { describeCluster } from "../infra/local/describeCluster.ts"
 import { startCoral, startLocalCluster } from "../infra/local/LocalCluster.ts"
+import { kubeRequest } from "../k8s/KubeRequest.ts"
 import { parseSince } from "./parseSince.ts"
-import { renderAudit } from "./renderAudit.ts"
+import { renderAudit, table } from "./renderAudit.ts"
 import { verifyReplay } from "./verifyReplay.ts"
 
 const nats = Flag.String("nats").pipe(
@@ -170,6 +175,73 @@ const up = Command.make("up", { nodes: Flag.Int("nodes").pipe(Flag.withDefault(3
   }).pipe(Effect.scoped),
 ).pipe(Command.withDescription("Starts the local cluster-in-a-box with Coral and stays up until Ctrl-C"))
 
+const status = Command.make(
+  "status",
+  {
+    target: Argument.String("kind/namespace/name").pipe(Argument.optional),
+    kubeconfig: Flag.String("kubeconfig").pipe(
+      Flag.withFallbackConfig(Config.String("CORAL_KUBECONFIG")),
+      Flag.optional,
+    ),
+    ...connection,
+  },
+  (config) =>
+    Effect.gen(function* () {
+      if (Option.isNone(config.target)) {
+        const kubeConfig = new KubeConfig()
+        if (Option.isSome(config.kubeconfig)) kubeConfig.loadFromFile(config.kubeconfig.value)
+        else kubeConfig.loadFromDefault()
+        const api = kubeConfig.makeApiClient(CustomObjectsApi)
+        const list = (yield* kubeRequest("list ImageSyncs", () =>
+          api.listClusterCustomObject({ group, version, plural: "imagesyncs" }),
+        )) as { items: Array<{ metadata: { namespace: string; name: string }; status?: ImageSyncStatus }> }
+        const ready = (s: ImageSyncStatus | undefined) => s?.conditions?.find((c) => c.type === "Ready")
+        return yield* Console.log(
+          table([
+            [
+              "KIND/NAMESPACE/NAME",
+              "READY",
+              "DESIRED",
+              "READY-NODES",
+              "PULLING",
+              "FAILED",
+              "REASON",
+              "SEQUENCE",
+            ],
+            ...list.items.map((o) => [
+              `imagesync/${o.metadata.namespace}/${o.metadata.name}`,
+              ready(o.status)?.status ?? "-",
+              String(o.status?.desiredNodes ?? "-"),
+              String(o.status?.readyNodes ?? "-"),
+              String(o.status?.pullingNodes ?? "-"),
+              String(o.status?.failedNodes ?? "-"),
+              ready(o.status)?.reason ?? "-",
+              String(o.status?.lastEventSequence ?? "-"),
+            ]),
+          ]),
+        )
+      }
+      const key = yield* parseTarget(config.target.value)
+      const store = yield* EventStore
+      const replayed = yield* Stream.runCollect(store.replay({ subjects: eventSubjects(config.cluster) }))
+      const state = fold(events(replayed))
+      const prefix = `${resourceKeyString(key)}|`
+      const rows = Object.entries(state.items)
+        .filter(([k]) => k.startsWith(prefix))
+        .map(([k, s]) => {
+          const [, node = "", item = ""] = k.split("|")
+          return [node, item, s.phase, s.since, s.reason ?? "", String(s.sequence)]
+        })
+        .sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`))
+      if (rows.length === 0) return yield* Console.log(`no node has reported on ${resourceKeyString(key)}`)
+      yield* Console.log(table([["NODE", "ITEM", "PHASE", "SINCE", "REASON", "SEQUENCE"], ...rows]))
+    }).pipe(Effect.provide(withStore(config))),
+).pipe(
+  Command.withDescription(
+    "Resources and their status; with kind/namespace/name, each node's state from the stream",
+  ),
+)
+
 const replay = Command.make(
   "replay",
   {
@@ -214,7 +286,7 @@ const replay = Command.make(
 
 const coral = Command.make("coral").pipe(
   Command.withDescription("Coral: prefetch images and artifacts to Kubernetes nodes"),
-  Command.withSubcommands([audit, eventsCommand, replay, up]),
+  Command.withSubcommands([audit, eventsCommand, replay, status, up]),
 )
 
 Command.run(coral, { version: "0.1.0" }).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)

@@ -88,6 +88,21 @@ const world = scopedResource(
   }),
 )
 
+/** Runs the `coral` CLI against this cluster, with the control plane's NATS credentials. */
+const runCoral = (args: ReadonlyArray<string>) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const env = {
+      ...process.env,
+      CORAL_NATS_URL: world().box.nats.url,
+      CORAL_CLUSTER: cluster,
+      CORAL_NATS_NKEY_FILE: world().box.nats.credentials?.controlPlane ?? "",
+      CORAL_KUBECONFIG: world().box.kube.kubeconfigPath,
+    }
+    execFile(process.execPath, [coralCli, ...args], { env }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    )
+  })
+
 /** NATS as the control plane sees it (the harness runs NATS with Coral's per-node users). */
 const inspector = () => ({
   servers: world().box.nats.url,
@@ -436,21 +451,8 @@ describe("image prefetch end to end", () => {
     expect(other.metadata?.labels?.[label]).toBeUndefined()
   })
   it("tells an ImageSync's story with coral audit, from the stream alone", async () => {
-    const audit = await new Promise<string>((resolve, reject) => {
-      const env = {
-        ...process.env,
-        CORAL_NATS_URL: world().box.nats.url,
-        CORAL_CLUSTER: cluster,
-        CORAL_NATS_NKEY_FILE: world().box.nats.credentials?.controlPlane ?? "",
-      }
-      execFile(
-        process.execPath,
-        [coralCli, "audit", "imagesync/default/general-pool"],
-        { env },
-        (error, stdout, stderr) =>
-          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
-      )
-    })
+    const { code, stdout: audit, stderr } = await runCoral(["audit", "imagesync/default/general-pool"])
+    expect(code, stderr).toBe(0)
     const lines = audit.split("\n")
     const applied = lines.findIndex((l) => l.includes("spec generation 1 applied"))
     const planned = lines.findIndex(
@@ -460,6 +462,11 @@ describe("image prefetch end to end", () => {
     expect(applied, audit).toBeGreaterThan(0)
     expect(planned).toBeGreaterThan(applied)
     expect(ready).toBeGreaterThan(planned)
+
+    const summary = await runCoral(["status"])
+    expect(summary.stdout).toMatch(/imagesync\/default\/general-pool +True +2 +2 /)
+    const perNode = await runCoral(["status", "imagesync/default/general-pool"])
+    expect(perNode.stdout).toMatch(/node-1 +127\.0\.0\.1:\d+\/e2e\/single:1\.0 +Ready/)
   })
 
   it("coral replay --verify agrees with a healthy cluster and shows a diff after a status is tampered with", async () => {
@@ -476,19 +483,7 @@ describe("image prefetch end to end", () => {
     await eventually("broken's assignments are gone", async () =>
       expect(await desiredKeysOf("broken")).toEqual([]),
     )
-    const verify = () =>
-      new Promise<{ code: number; stdout: string }>((resolve) => {
-        const env = {
-          ...process.env,
-          CORAL_NATS_URL: world().box.nats.url,
-          CORAL_CLUSTER: cluster,
-          CORAL_NATS_NKEY_FILE: world().box.nats.credentials?.controlPlane ?? "",
-          CORAL_KUBECONFIG: world().box.kube.kubeconfigPath,
-        }
-        execFile(process.execPath, [coralCli, "replay", "--verify"], { env }, (error, stdout) =>
-          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
-        )
-      })
+    const verify = () => runCoral(["replay", "--verify"])
     const healthy = await eventually(
       "the replay agrees with the cluster",
       async () => {
