@@ -42,7 +42,7 @@ import { startInformer } from "./KubeInformer.ts"
 import { whileLeader } from "./LeaderElection.ts"
 import { followState } from "./LiveState.ts"
 import { markNodes } from "./NodeMarker.ts"
-import { seedWritten, writeStatuses } from "./StatusWriter.ts"
+import { reconcileWritten, type WrittenEntry, writeStatuses } from "./StatusWriter.ts"
 
 export interface ControlPlaneOptions {
   readonly cluster: string
@@ -172,20 +172,23 @@ export const runControlPlane = (
       )
 
       // Status: at most one pass per interval, writing only what changed.
-      const seeded = seedWritten(
-        (yield* imageSyncs.list).map((o) => ({
-          namespace: o.metadata?.namespace ?? "",
-          name: o.metadata?.name ?? "",
-          ...((o as { status?: ImageSyncStatus }).status
-            ? { status: (o as { status: ImageSyncStatus }).status }
-            : {}),
-        })),
-      )
+      const statusWritten = new Map<string, WrittenEntry>()
       const eventCounts = new Map<string, number>()
       const statusPass = Effect.gen(function* () {
         const state = yield* SubscriptionRef.get(live.state)
         const objects = yield* imageSyncs.list
-        const writes = yield* writeStatuses(custom, seeded, {
+        reconcileWritten(
+          statusWritten,
+          objects.map((o) => ({
+            namespace: o.metadata?.namespace ?? "",
+            name: o.metadata?.name ?? "",
+            ...(o.metadata?.resourceVersion ? { resourceVersion: o.metadata.resourceVersion } : {}),
+            ...((o as { status?: ImageSyncStatus }).status
+              ? { status: (o as { status: ImageSyncStatus }).status }
+              : {}),
+          })),
+        )
+        const writes = yield* writeStatuses(custom, statusWritten, {
           state,
           plan: plan(state, options.plan),
           problems: yield* Ref.get(problems),

@@ -20,7 +20,15 @@ import type { CredentialProblem } from "./AssignmentPublisher.ts"
 export interface StatusTarget {
   readonly namespace: string
   readonly name: string
+  readonly resourceVersion?: string
   readonly status?: ImageSyncStatus
+}
+
+/** What Coral last wrote to one object's status, and the resourceVersion that write produced. */
+export interface WrittenEntry {
+  readonly json: string
+  readonly status: ImageSyncStatus
+  readonly resourceVersion?: string
 }
 
 const withCredentialProblems = (
@@ -85,7 +93,7 @@ export interface StatusPass {
 /** One pass; `written` (key → canonical JSON of the status last written) is updated in place. Returns what it wrote. */
 export const writeStatuses = (
   api: CustomObjectsApi,
-  written: Map<string, { readonly json: string; readonly status: ImageSyncStatus }>,
+  written: Map<string, WrittenEntry>,
   pass: StatusPass,
 ): Effect.Effect<ReadonlyArray<WrittenStatus>> =>
   Effect.gen(function* () {
@@ -149,24 +157,43 @@ export const writeStatuses = (
         before: written.get(target.key)?.status,
         after: target.status,
       })
-      written.set(target.key, { json, status: target.status })
+      const resourceVersion = (outcome.value as { metadata?: { resourceVersion?: string } }).metadata
+        ?.resourceVersion
+      written.set(target.key, {
+        json,
+        status: target.status,
+        ...(resourceVersion ? { resourceVersion } : {}),
+      })
     }
     return writes
   })
 
-/** Seeds "last written" from the statuses the objects already carry. */
-export const seedWritten = (
+const newer = (a: string | undefined, b: string | undefined) =>
+  a !== undefined && b !== undefined && /^\d+$/.test(a) && /^\d+$/.test(b) ? BigInt(a) > BigInt(b) : a !== b
+
+/**
+ * Brings "last written" in line with the objects as the informer sees them: an object changed by
+ * someone else since Coral's last write (a hand-edited status, a new spec) is compared from its
+ * actual status again, so the next pass corrects it; an object the informer has not yet seen in
+ * Coral's own newest version is left alone (resourceVersions compare numerically when they are
+ * numbers, as kube-apiserver's are).
+ */
+export const reconcileWritten = (
+  written: Map<string, WrittenEntry>,
   objects: ReadonlyArray<StatusTarget>,
-): Map<string, { readonly json: string; readonly status: ImageSyncStatus }> =>
-  new Map(
-    objects.flatMap((object) =>
-      object.status
-        ? [
-            [
-              resourceKeyString({ kind: "ImageSync", ...object }),
-              { json: canonicalJson(object.status), status: object.status },
-            ],
-          ]
-        : [],
-    ),
-  )
+) => {
+  for (const object of objects) {
+    const key = resourceKeyString({ kind: "ImageSync", namespace: object.namespace, name: object.name })
+    const entry = written.get(key)
+    if (entry && !newer(object.resourceVersion, entry.resourceVersion)) continue
+    if (!object.status) {
+      written.delete(key)
+      continue
+    }
+    written.set(key, {
+      json: canonicalJson(object.status),
+      status: object.status,
+      ...(object.resourceVersion === undefined ? {} : { resourceVersion: object.resourceVersion }),
+    })
+  }
+}

@@ -495,21 +495,33 @@ describe("image prefetch end to end", () => {
     )
     expect(healthy.stdout).toMatch(/^in agreement: \d+ ImageSync status\(es\) and \d+ assignment\(s\) match/m)
 
-    await custom().patchNamespacedCustomObjectStatus(
-      {
-        group,
-        version,
-        namespace,
-        plural: "imagesyncs",
-        name: "general-pool",
-        body: { status: { readyNodes: 0 } },
-      },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-    )
-    const tampered = await verify()
-    expect(tampered.code).toBe(1)
-    expect(tampered.stdout).toContain(
-      "status ImageSync/default/general-pool.readyNodes: the stream says 2, the cluster has 0",
+    // The control plane corrects a hand-edited status; pause it so the edit stays long enough to be seen.
+    const { controlPlane } = world()
+    await Effect.runPromise(controlPlane.process.signal("SIGSTOP"))
+    try {
+      await custom().patchNamespacedCustomObjectStatus(
+        {
+          group,
+          version,
+          namespace,
+          plural: "imagesyncs",
+          name: "general-pool",
+          body: { status: { readyNodes: 0 } },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      )
+      const tampered = await verify()
+      expect(tampered.code).toBe(1)
+      expect(tampered.stdout).toContain(
+        "status ImageSync/default/general-pool.readyNodes: the stream says 2, the cluster has 0",
+      )
+    } finally {
+      await Effect.runPromise(controlPlane.process.signal("SIGCONT"))
+    }
+    await eventually(
+      "the control plane has put the status right again",
+      async () => expect((await verify()).code).toBe(0),
+      { timeoutMs: 60_000, intervalMs: 1000 },
     )
   })
 })
