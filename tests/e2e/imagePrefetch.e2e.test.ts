@@ -18,6 +18,7 @@ import { openDesiredBucket } from "../../eventlog/DesiredBucket.ts"
 import { EventStore, layerJetStream } from "../../eventlog/EventStore.ts"
 import { connectNats, layer as natsLayer } from "../../eventlog/Nats.ts"
 import { group, version } from "../../infra/crd/definitions.ts"
+import { startControlPlaneProcess } from "../../infra/local/CoralProcesses.ts"
 import { kubeConfigOf, startCoral, startLocalCluster } from "../../infra/local/LocalCluster.ts"
 import { pushTestImage } from "../../infra/local/OciImages.ts"
 import { makeCriImageService } from "../../nodeagent/CriImageService.ts"
@@ -68,7 +69,7 @@ const world = scopedResource(
     })
     const privateByDigest = `${box.registries.private.host}/e2e/private@${secret.digest}`
 
-    const { controlPlane } = yield* startCoral(box, {
+    const { controlPlane, agents } = yield* startCoral(box, {
       cluster,
       controlPlaneEnv: { CORAL_RESYNC_INTERVAL: "5s" },
       agentEnv: { CORAL_RECHECK_INTERVAL: "2s" },
@@ -78,6 +79,7 @@ const world = scopedResource(
     return {
       box,
       controlPlane,
+      agents,
       runtimes,
       images: { single: single.reference, multi: multi.reference, privateByDigest },
       privateCredentials: {
@@ -89,7 +91,9 @@ const world = scopedResource(
 )
 
 /** Runs the `coral` CLI against this cluster, with the control plane's NATS credentials. */
-const runCoral = (args: ReadonlyArray<string>) =>
+const privateCredentialsText = () => world().privateCredentials.password
+
+const runCoral = (args: ReadonlyArray<string>, timeout?: number) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     const env = {
       ...process.env,
@@ -98,8 +102,11 @@ const runCoral = (args: ReadonlyArray<string>) =>
       CORAL_NATS_NKEY_FILE: world().box.nats.credentials?.controlPlane ?? "",
       CORAL_KUBECONFIG: world().box.kube.kubeconfigPath,
     }
-    execFile(process.execPath, [coralCli, ...args], { env }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [coralCli, ...args],
+      { env, ...(timeout ? { timeout } : {}) },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     )
   })
 
@@ -523,5 +530,82 @@ describe("image prefetch end to end", () => {
       async () => expect((await verify()).code).toBe(0),
       { timeoutMs: 60_000, intervalMs: 1000 },
     )
+  })
+  it("picks up a pull secret created after the ImageSync, without a restart", async () => {
+    const image = await push("e2e/late-secret", "private")
+    await applyImageSync("late-secret", {
+      images: [image],
+      nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z1" } },
+      imagePullSecrets: [{ name: "created-later" }],
+    })
+    await eventually("the missing secret is reported", async () => {
+      const current = await statusOf("late-secret")
+      expect(condition(current, "Degraded")?.status, JSON.stringify(current)).toBe("True")
+    })
+    const { box, privateCredentials } = world()
+    await core().createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: "created-later" },
+        type: "kubernetes.io/dockerconfigjson",
+        data: {
+          ".dockerconfigjson": Buffer.from(
+            JSON.stringify({ auths: { [box.registries.private.host]: privateCredentials } }),
+          ).toString("base64"),
+        },
+      },
+    })
+    await waitReady("late-secret", 1)
+  })
+
+  it("serves read-only metrics that count pulls", async () => {
+    const [agent] = world().agents
+    if (!agent) throw new Error("no agent")
+    const text = await (await fetch(`${agent.metricsUrl}/metrics`)).text()
+    expect(text).toMatch(/coral_nodeagent_pulls_total\{result="success"\} [1-9]/)
+    expect(text).toMatch(/coral_nodeagent_pull_duration_seconds_count [1-9]/)
+    expect(text).toContain("coral_nodeagent_images_desired")
+    expect((await fetch(`${agent.metricsUrl}/metrics`, { method: "POST" })).status).toBe(405)
+    const plane = await (await fetch(`${world().controlPlane.metricsUrl}/metrics`)).text()
+    expect(plane).toMatch(/coral_controlplane_status_writes_total [1-9]/)
+    expect(plane).not.toContain(privateCredentialsText())
+  })
+
+  it("prints events with coral events tail", async () => {
+    const { stdout } = await runCoral(["events", "tail", "--from-start"], 4000)
+    expect(stdout).toMatch(/^ +1 +\S+ +NodeObserved node-1$/m)
+    expect(stdout).toMatch(/ResourceApplied ImageSync\/default\/general-pool/)
+  })
+  it("a standby control plane takes over when the leader dies", async () => {
+    const { box, controlPlane } = world()
+    const image = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          yield* startControlPlaneProcess(box.dir, {
+            cluster,
+            natsUrl: box.nats.url,
+            kubeconfigPath: box.kube.kubeconfigPath,
+            instance: "standby",
+            extraEnv: {
+              CORAL_NATS_NKEY_FILE: box.nats.credentials?.controlPlane ?? "",
+              CORAL_RESYNC_INTERVAL: "5s",
+            },
+          })
+          yield* controlPlane.process.signal("SIGKILL")
+          const image = yield* Effect.promise(() => push("e2e/takeover"))
+          yield* Effect.promise(() =>
+            applyImageSync("takeover", {
+              images: [image],
+              nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z2" } },
+            }),
+          )
+          // The Lease lasts 15 s: the standby leads once it has expired.
+          yield* Effect.promise(() => waitReady("takeover", 1))
+          yield* controlPlane.process.start
+          return image
+        }),
+      ),
+    )
+    expect(await holds("node-2", image)).toBe(true)
   })
 })
