@@ -97,7 +97,14 @@ export const whileLeader = <E, R>(options: LeaseOptions, duties: Effect.Effect<n
       const renewals = Effect.gen(function* () {
         for (;;) {
           yield* Effect.sleep(options.renewEvery)
-          const held = yield* tryAcquireOrRenew(api, options)
+          // A renewal that cannot finish well within the lease counts as lost: by the time it
+          // would, a standby may already lead.
+          const held = yield* tryAcquireOrRenew(api, options).pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.millis(Duration.toMillis(options.leaseDuration) / 3),
+              orElse: () => Effect.succeed(false),
+            }),
+          )
           if (!held) return yield* Effect.fail(new Error("lost the lease to another candidate"))
         }
       })

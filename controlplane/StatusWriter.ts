@@ -100,9 +100,12 @@ export const writeStatuses = (
     const writes: Array<WrittenStatus> = []
     const plans = new Map(pass.plan.resources.map((r) => [resourceKeyString(r.resource), r]))
     const targets: Array<{ key: string; namespace: string; name: string; status: ImageSyncStatus }> = []
+    // An object whose current spec Coral cannot use is reported as such, not with the status of its previous spec.
+    const invalidKeys = new Set(pass.invalid.map((bad) => resourceKeyString({ kind: "ImageSync", ...bad })))
     for (const resource of Object.values(pass.state.resources)) {
       if (resource.kind !== "ImageSync") continue
       const key = resourceKeyString(resource)
+      if (invalidKeys.has(key)) continue
       const computed = imageSyncStatus(
         pass.state,
         resource,

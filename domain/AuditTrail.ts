@@ -8,7 +8,7 @@
 import { canonicalJson } from "./canonicalJson.ts"
 import type { StoredEvent } from "./Events.ts"
 import { plan } from "./Planner.ts"
-import { applyEvent, emptyState, type State } from "./Projection.ts"
+import { admissible, applyEvent, emptyState, type State } from "./Projection.ts"
 import { type ResourceKey, resourceKeyString } from "./Subjects.ts"
 
 export interface AuditEntry {
@@ -38,6 +38,15 @@ export const auditTrail = (events: Iterable<StoredEvent>, key: ResourceKey): Rea
     state = applyEvent(state, stored)
     const { event, sequence } = stored
     const at = event.occurredAt
+    if (!admissible(stored)) {
+      entries.push({
+        sequence,
+        at,
+        actor: stored.subject,
+        what: `ignored: ${event.type} may not be published there`,
+      })
+      continue
+    }
     switch (event.type) {
       case "ResourceApplied":
         if (resourceKeyString(event.data) === id) {

@@ -108,4 +108,35 @@ describe("projection", () => {
     const tagged = { ...late, data: { ...(late.data as object), resourceUid: "someone-else" } } as CoralEvent
     expect(fold(stored([tagged], 6), fold(base)).items).toEqual({})
   })
+  it("takes from an observation subject only the reporter's own reports", () => {
+    const obs = (node: string) => `coral.obs.test.imagesync.default.web.node-${node}`
+    const base = stored([
+      nodeObserved("n1"),
+      nodeObserved("n2"),
+      imageSyncApplied("web", { images: ["nginx:1"] }),
+    ])
+    const before = fold(base)
+    const forged = [
+      { sequence: 4, subject: obs("n1"), event: resourceDeleted("web") },
+      { sequence: 5, subject: obs("n1"), event: nodeRemoved("n2") },
+      {
+        sequence: 6,
+        subject: obs("n1"),
+        event: imageReported("web", "n2", "docker.io/library/nginx:1", "Ready"),
+      },
+    ]
+    const after = fold(forged, before)
+    expect({ ...after, lastSequence: before.lastSequence }).toEqual(before)
+    const own = fold(
+      [
+        {
+          sequence: 7,
+          subject: obs("n1"),
+          event: imageReported("web", "n1", "docker.io/library/nginx:1", "Ready"),
+        },
+      ],
+      after,
+    )
+    expect(Object.keys(own.items)).toEqual(["ImageSync/default/web|n1|docker.io/library/nginx:1"])
+  })
 })

@@ -11,7 +11,7 @@ import type { EventOfType, PullPhase, StoredEvent } from "./Events.ts"
 import { normaliseImageReference } from "./ImageReference.ts"
 import type { ImageSyncSpec } from "./ImageSync.ts"
 import type { MirrorSpec } from "./Mirror.ts"
-import { type ResourceKey, resourceKeyString } from "./Subjects.ts"
+import { observationReporter, type ResourceKey, resourceKeyString } from "./Subjects.ts"
 
 interface ResourceBase {
   readonly namespace: string
@@ -171,8 +171,37 @@ const outcome = (
 })
 
 /** Folds one stored event into the state. */
+/**
+ * Whether an event may have been published where it was. Observation subjects are open to node
+ * agents and workers, each on its own reporter token: there, only reports are taken, and only
+ * about the reporter itself — a node cannot delete a resource, remove a node or speak for another
+ * node. Facts (`coral.evt.…`) only the control plane can publish.
+ */
+export const admissible = (stored: StoredEvent): boolean => {
+  if (!stored.subject.startsWith("coral.obs.")) return true
+  const reporter = observationReporter(stored.subject)
+  const { event } = stored
+  switch (event.type) {
+    case "ImageStatusReported":
+    case "ArtifactStatusReported":
+    case "AgentRegistered":
+      return reporter !== undefined && "node" in reporter && reporter.node === event.data.node
+    case "MirrorJobProgress":
+    case "MirrorJobSucceeded":
+    case "MirrorJobFailed":
+      return reporter !== undefined && "worker" in reporter
+    case "ResourceApplied":
+    case "ResourceDeleted":
+    case "NodeObserved":
+    case "NodeRemoved":
+    case "MirrorJobRequested":
+    case "PoisonEvent":
+      return false
+  }
+}
+
 export const applyEvent = (state: State, stored: StoredEvent): State => {
-  const next = applyData(state, stored)
+  const next = admissible(stored) ? applyData(state, stored) : state
   return next.lastSequence >= stored.sequence ? next : { ...next, lastSequence: stored.sequence }
 }
 

@@ -69,6 +69,18 @@ export type Reporter = { readonly node: string } | { readonly worker: string }
 const reporterToken = (reporter: Reporter) =>
   "node" in reporter ? `node-${escapeToken(reporter.node)}` : `worker-${escapeToken(reporter.worker)}`
 
+/**
+ * Who reported an observation, from its subject (`coral.obs.…` only; the last token names the
+ * reporter). Undefined for any other subject.
+ */
+export const observationReporter = (subject: string): Reporter | undefined => {
+  if (!subject.startsWith("coral.obs.")) return undefined
+  const last = subject.slice(subject.lastIndexOf(".") + 1)
+  if (last.startsWith("node-")) return { node: unescapeToken(last.slice(5)) }
+  if (last.startsWith("worker-")) return { worker: unescapeToken(last.slice(7)) }
+  return undefined
+}
+
 /** Observations: reports from nodes and workers, under their own prefix. */
 export const observationSubject = (cluster: string, key: ResourceKey, reporter: Reporter) =>
   `coral.obs.${tokens(cluster)}.${kindToken(key.kind)}.${tokens(key.namespace, key.name)}.${reporterToken(reporter)}`

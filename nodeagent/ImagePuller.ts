@@ -169,15 +169,18 @@ export const keepImage = (context: PullerContext, target: PullTarget): Effect.Ef
     }
   })
 
-/** Opens the sealed credentials of one image; a seal that does not open yields none (and is logged). */
+/**
+ * Opens the sealed credentials of one image: none when nothing was sealed, `undefined` when the
+ * seal does not open with this agent's key (sealed before it restarted with a new key).
+ */
 export const openCredentials = (
   open: (sealed: Uint8Array, sender: string) => Uint8Array | null,
   sealed: string | undefined,
   sealedBy: string | undefined,
-): ReadonlyArray<OpenedCredential> => {
+): ReadonlyArray<OpenedCredential> | undefined => {
   if (!sealed || !sealedBy) return []
   const plain = open(Buffer.from(sealed, "base64"), sealedBy)
-  if (!plain) return []
+  if (!plain) return undefined
   const parsed = JSON.parse(new TextDecoder().decode(plain)) as Array<{
     registry: string
     username: string

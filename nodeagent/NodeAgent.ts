@@ -14,6 +14,7 @@ import {
   Duration,
   Effect,
   FiberMap,
+  Redacted,
   Schedule,
   type Scope,
   Semaphore,
@@ -113,6 +114,7 @@ export const runNodeAgent = (
         }).pipe(Effect.mapError((error) => new Error(error.message))),
     }
 
+    const workerTargets = new Map<string, PullTarget>()
     const targetsOf = (current: Assignments) => {
       const targets = new Map<string, PullTarget>()
       for (const [key, value] of current) {
@@ -121,7 +123,11 @@ export const runNodeAgent = (
         for (const image of assignment.images) {
           const sealed = value.credentials?.images[image]
           const credentials = openCredentials((m, s) => curve.open(m, s), sealed, value.credentials?.sealedBy)
-          // A worker restarts when anything that shapes its pulls changes.
+          // Sealed for a key this agent no longer has (it restarted): wait for the new seal rather
+          // than pull without credentials and report a misleading Unauthorized.
+          if (credentials === undefined) continue
+          // A worker restarts when anything that shapes its pulls changes — the credentials by
+          // their content, not their ciphertext, which is new at every sealing.
           const fingerprint = createHash("sha256")
             .update(
               canonicalJson({
@@ -129,7 +135,7 @@ export const runNodeAgent = (
                 images: undefined,
                 generation: undefined,
                 plannedFromSequence: undefined,
-                sealed,
+                credentials: credentials.map((c) => ({ ...c, password: Redacted.value(c.password) })),
               }),
             )
             .digest("hex")
@@ -146,10 +152,14 @@ export const runNodeAgent = (
         for (const [id] of [...workers]) {
           if (!targets.has(id)) {
             yield* FiberMap.remove(workers, id)
-            ready.delete(id.split("|").slice(0, 2).join("|"))
+            const target = workerTargets.get(id)
+            if (target)
+              ready.delete(`${target.assignment.namespace}/${target.assignment.name}|${target.image}`)
+            workerTargets.delete(id)
           }
         }
         for (const [id, target] of targets) {
+          workerTargets.set(id, target)
           const worker = keepImage(context, target).pipe(
             Effect.tapCause((cause) =>
               Cause.hasInterruptsOnly(cause)
