@@ -3,7 +3,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 /**
  * `coral`: what Coral did and why, from the stream, and the local cluster-in-a-box.
  *
- *   coral audit <kind>/<namespace>/<name> [--since <time|duration>] [--output table|json]
+ *   coral audit <kind>/<namespace>/<name> [--since <time|duration>] [--until <time|duration>] [--output table|json]
  *   coral events tail [--subject <filter>] [--from-start | --since <time|duration>] [--output table|json]
  *   coral replay --verify [--kubeconfig <file>]
  *   coral status [<kind>/<namespace>/<name>]
@@ -91,7 +91,16 @@ const events = (messages: ReadonlyArray<ReplayedMessage>): Array<StoredEvent> =>
 
 const audit = Command.make(
   "audit",
-  { target: Argument.String("kind/namespace/name"), since, output, ...connection },
+  {
+    target: Argument.String("kind/namespace/name"),
+    since,
+    until: Flag.String("until").pipe(
+      Flag.withDescription("an ISO time, or a duration back from now such as 5m"),
+      Flag.optional,
+    ),
+    output,
+    ...connection,
+  },
   (config) =>
     Effect.gen(function* () {
       const key = yield* parseTarget(config.target)
@@ -99,7 +108,13 @@ const audit = Command.make(
       // The planner's decisions depend on every node and resource, so the whole stream is replayed.
       const replayed = yield* Stream.runCollect(store.replay({ subjects: eventSubjects(config.cluster) }))
       const from = Option.isSome(config.since) ? (yield* parseSince(config.since.value)).getTime() : 0
-      const trail = auditTrail(events(replayed), key).filter((entry) => Date.parse(entry.at) >= from)
+      const to = Option.isSome(config.until)
+        ? (yield* parseSince(config.until.value)).getTime()
+        : Number.POSITIVE_INFINITY
+      const trail = auditTrail(events(replayed), key).filter((entry) => {
+        const at = Date.parse(entry.at)
+        return at >= from && at <= to
+      })
       if (config.output === "json") {
         for (const entry of trail) yield* Console.log(JSON.stringify(entry))
         return

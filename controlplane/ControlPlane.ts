@@ -20,8 +20,9 @@ import type { ImageSyncStatus } from "../domain/ImageSync.ts"
 import { nodeMarks } from "../domain/NodeMarks.ts"
 import { type PlanOptions, plan } from "../domain/Planner.ts"
 import { statusNotes } from "../domain/StatusNotes.ts"
+import { statusSubject } from "../domain/Subjects.ts"
 import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
-import type { EventStore } from "../eventlog/EventStore.ts"
+import { EventStore, makeEvent } from "../eventlog/EventStore.ts"
 import { Nats } from "../eventlog/Nats.ts"
 import { defaultEventLogSettings, provisionEventLog } from "../eventlog/Provisioning.ts"
 import { group, version } from "../infra/crd/definitions.ts"
@@ -174,6 +175,7 @@ export const runControlPlane = (
       // Status: at most one pass per interval, writing only what changed.
       const statusWritten = new Map<string, WrittenEntry>()
       const eventCounts = new Map<string, number>()
+      const store = yield* EventStore
       const statusPass = Effect.gen(function* () {
         const state = yield* SubscriptionRef.get(live.state)
         const objects = yield* imageSyncs.list
@@ -215,6 +217,29 @@ export const runControlPlane = (
           const notes = statusNotes(write.before, write.after)
           if (uid && notes.length > 0)
             yield* recordNotes(core, eventCounts, identity, { ...write, uid }, notes)
+          // The audit log records each status write and what it said.
+          const key = { kind: "ImageSync", namespace: write.namespace, name: write.name } as const
+          const written = yield* makeEvent(
+            "StatusWritten",
+            {
+              ...key,
+              generation: write.after.observedGeneration ?? 0,
+              desiredNodes: write.after.desiredNodes ?? 0,
+              readyNodes: write.after.readyNodes ?? 0,
+              failedNodes: write.after.failedNodes ?? 0,
+              reflectsSequence: write.after.lastEventSequence ?? 0,
+            },
+            { cluster },
+          )
+          yield* store
+            .append(statusSubject(cluster, key), written, { msgId: written.id })
+            .pipe(
+              Effect.catch((error) =>
+                Effect.logWarning("status write not recorded in the stream").pipe(
+                  Effect.annotateLogs({ resource: `${write.namespace}/${write.name}`, error: error.message }),
+                ),
+              ),
+            )
         }
       })
       const statusTriggers = Stream.merge(

@@ -63,6 +63,16 @@ export const auditTrail = (events: Iterable<StoredEvent>, key: ResourceKey): Rea
         if (resourceKeyString(event.data) === id)
           entries.push({ sequence, at, actor: "kubernetes", what: "deleted" })
         break
+      case "StatusWritten":
+        if (resourceKeyString(event.data) === id) {
+          entries.push({
+            sequence,
+            at,
+            actor: "control plane",
+            what: `status written: ${event.data.readyNodes}/${event.data.desiredNodes} nodes ready, ${event.data.failedNodes} failing (generation ${event.data.generation}, reflects event ${event.data.reflectsSequence})`,
+          })
+        }
+        break
       case "ImageStatusReported":
       case "ArtifactStatusReported": {
         const { data } = event

@@ -153,6 +153,21 @@ export const MirrorJobFailed = envelope(
   Schema.Struct({ ...MirrorJob, reason: Schema.String, message: Schema.String, retryable: Schema.Boolean }),
 )
 
+/** The control plane wrote a resource's status: the audit log records each write and what it said. */
+export const StatusWritten = envelope(
+  "StatusWritten",
+  Schema.Struct({
+    kind: ResourceKindField,
+    ...ResourceIdentity,
+    generation: Schema.Int,
+    desiredNodes: Schema.Int,
+    readyNodes: Schema.Int,
+    failedNodes: Schema.Int,
+    /** The stream sequence the written status reflects (its `lastEventSequence`). */
+    reflectsSequence: Schema.Int,
+  }),
+)
+
 /** A node agent announces itself and the public key (NATS xkey) its pull credentials are sealed to. */
 export const AgentRegistered = envelope(
   "AgentRegistered",
@@ -185,6 +200,7 @@ export const CoralEvent = Schema.Union([
   MirrorJobSucceeded,
   MirrorJobFailed,
   AgentRegistered,
+  StatusWritten,
   PoisonEvent,
 ])
 export type CoralEvent = typeof CoralEvent.Type

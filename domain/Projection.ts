@@ -195,6 +195,7 @@ export const admissible = (stored: StoredEvent): boolean => {
     case "NodeObserved":
     case "NodeRemoved":
     case "MirrorJobRequested":
+    case "StatusWritten":
     case "PoisonEvent":
       return false
   }
@@ -308,7 +309,8 @@ const applyData = (state: State, stored: StoredEvent): State => {
           [event.data.node]: { publicKey: event.data.publicKey, version: event.data.version },
         },
       }
-    // Recorded for operators; it holds no state.
+    // Recorded for operators; they hold no state.
+    case "StatusWritten":
     case "PoisonEvent":
       return state
   }

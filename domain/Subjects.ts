@@ -57,6 +57,10 @@ export const specSubject = (cluster: string, key: ResourceKey) =>
 export const nodeSubject = (cluster: string, node: string) =>
   `coral.evt.${tokens(cluster)}.node.${tokens(node)}`
 
+/** Status writes of one resource (kept off its spec subject, whose sequence guards spec facts). */
+export const statusSubject = (cluster: string, key: ResourceKey) =>
+  `coral.evt.${tokens(cluster)}.status.${kindToken(key.kind)}.${tokens(key.namespace, key.name)}`
+
 /** Decisions about mirror jobs (kept off the Mirror's own spec subject). */
 export const mirrorJobSubject = (cluster: string, namespace: string, name: string) =>
   `coral.evt.${tokens(cluster)}.mirror-job.${tokens(namespace, name)}`

@@ -469,6 +469,10 @@ describe("image prefetch end to end", () => {
     expect(applied, audit).toBeGreaterThan(0)
     expect(planned).toBeGreaterThan(applied)
     expect(ready).toBeGreaterThan(planned)
+    expect(
+      lines.some((l) => /control plane +status written: 2\/2 nodes ready/.test(l)),
+      audit,
+    ).toBe(true)
 
     const summary = await runCoral(["status"])
     expect(summary.stdout).toMatch(/imagesync\/default\/general-pool +True +2 +2 /)
