@@ -173,7 +173,10 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
               })
             : new EventStoreFailed({
                 operation: `append ${event.type} to ${subject}`,
-                details: describe(cause),
+                // The client says "jetstream is not enabled" when no stream captures the subject.
+                details: /jetstream is not enabled|no responders/i.test(describe(cause))
+                  ? `no stream captures ${subject}: CORAL_EVENTS is provisioned by the control plane for its CORAL_CLUSTER — start it first, and check that both use the same cluster name`
+                  : describe(cause),
               }),
       }).pipe(Effect.map((ack) => ({ sequence: ack.seq, duplicate: ack.duplicate })))
 
