@@ -77,7 +77,15 @@ export const runNodeAgent = (
       { node, publicKey: curve.getPublicKey(), version: agentVersion },
       { cluster },
     )
-    yield* store.append(agentSubject(cluster, node), registered, { msgId: registered.id })
+    // The control plane provisions the stream; an agent that starts first waits for it.
+    yield* store.append(agentSubject(cluster, node), registered, { msgId: registered.id }).pipe(
+      Effect.tapError((error) =>
+        Effect.logWarning("cannot register yet, retrying").pipe(
+          Effect.annotateLogs({ error: error.message }),
+        ),
+      ),
+      Effect.retry(Schedule.spaced(Duration.seconds(2))),
+    )
 
     const kv = yield* openBucket(connection)
     const cri = yield* makeCriImageService(options.criSocket)
