@@ -135,7 +135,9 @@ export const keepImage = (context: PullerContext, target: PullTarget): Effect.Ef
           message: "the image is no longer in the container runtime (image GC?); pulling it again",
         })
       }
-      if (Option.isNone(found)) yield* report({ phase: "Pulling" })
+      // Retries after a failure stay reported as Failed until one succeeds: a Pulling/Failed pair on
+      // every back-off would only add noise to the stream.
+      if (Option.isNone(found) && !last.startsWith("Failed|")) yield* report({ phase: "Pulling" })
       const started = yield* Clock.currentTimeMillis
       const pulled = yield* Effect.exit(pullOnce(context, target, timeout))
       const durationMs = (yield* Clock.currentTimeMillis) - started
