@@ -10,6 +10,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
+  type KubernetesListObject,
   type V1Node,
   type V1Secret,
 } from "@kubernetes/client-node"
@@ -99,7 +100,11 @@ export const runControlPlane = (
         name: "imagesyncs",
         kubeConfig,
         path: imageSyncPath,
-        list: () => custom.listClusterCustomObject({ group, version, plural: "imagesyncs" }) as never,
+        // The generic custom-objects client returns an untyped list.
+        list: () =>
+          custom.listClusterCustomObject({ group, version, plural: "imagesyncs" }) as Promise<
+            KubernetesListObject<ImageSyncObject>
+          >,
       })
       const nodes = yield* startInformer<V1Node>({
         name: "nodes",
