@@ -139,4 +139,17 @@ describe("projection", () => {
     )
     expect(Object.keys(own.items)).toEqual(["ImageSync/default/web|n1|docker.io/library/nginx:1"])
   })
+  it("forgets deleted uids after the retention, so the set does not grow forever", () => {
+    const later = (event: CoralEvent, days: number) =>
+      ({ ...event, occurredAt: new Date(Date.UTC(2026, 0, 1 + days)).toISOString() }) as CoralEvent
+    const state = fold(
+      stored([
+        later(imageSyncApplied("old", { images: ["nginx:1"] }), 0),
+        later(resourceDeleted("old"), 0),
+        later(imageSyncApplied("new", { images: ["nginx:1"] }), 8),
+        later(resourceDeleted("new"), 8),
+      ]),
+    )
+    expect(Object.keys(state.removed)).toEqual(["resource:uid-new"])
+  })
 })

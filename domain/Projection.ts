@@ -67,8 +67,11 @@ export interface AgentState {
 
 export interface State {
   readonly lastSequence: number
-  /** uids of deleted resources (`resource:<uid>`) and removed nodes (`node:<uid>`): late facts of them are stale. */
-  readonly removed: Readonly<Record<string, true>>
+  /**
+   * uids of deleted resources (`resource:<uid>`) and removed nodes (`node:<uid>`), with when they
+   * went: late facts of them are stale. Kept for `tombstoneRetentionMs`, long past any redelivery.
+   */
+  readonly removed: Readonly<Record<string, string>>
   /** Registered node agents, by node name. */
   readonly agents: Readonly<Record<string, AgentState>>
   /** By `kind/namespace/name`. */
@@ -92,6 +95,15 @@ export const emptyState: State = {
 
 export const statusKey = (resource: ResourceKey, node: string, item: string) =>
   `${resourceKeyString(resource)}|${node}|${item}`
+
+/** How long a deleted uid is remembered (event time, so replay prunes exactly as live did). */
+export const tombstoneRetentionMs = 7 * 24 * 3_600_000
+
+const remember = (removed: Readonly<Record<string, string>>, key: string, at: string) => {
+  const horizon = Date.parse(at) - tombstoneRetentionMs
+  const kept = Object.entries(removed).filter(([, when]) => Date.parse(when) >= horizon)
+  return Object.fromEntries([...kept, [key, at]])
+}
 
 const without = <V>(record: Readonly<Record<string, V>>, drop: (key: string) => boolean) =>
   Object.fromEntries(Object.entries(record).filter(([key]) => !drop(key)))
@@ -233,7 +245,7 @@ const applyData = (state: State, stored: StoredEvent): State => {
       if (state.resources[key]?.uid !== event.data.uid) return state
       return {
         ...state,
-        removed: { ...state.removed, [`resource:${event.data.uid}`]: true },
+        removed: remember(state.removed, `resource:${event.data.uid}`, event.occurredAt),
         resources: without(state.resources, (k) => k === key),
         items: without(state.items, (k) => k.startsWith(`${key}|`)),
         mirrorJobs: without(state.mirrorJobs, (k) => k === key),
@@ -253,7 +265,7 @@ const applyData = (state: State, stored: StoredEvent): State => {
       if (state.nodes[event.data.name]?.uid !== event.data.uid) return state
       return {
         ...state,
-        removed: { ...state.removed, [`node:${event.data.uid}`]: true },
+        removed: remember(state.removed, `node:${event.data.uid}`, event.occurredAt),
         nodes: without(state.nodes, (k) => k === event.data.name),
         items: without(state.items, (k) => k.split("|")[1] === event.data.name),
       }
