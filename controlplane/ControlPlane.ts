@@ -17,7 +17,6 @@ import {
 import { createCurve } from "@nats-io/nkeys"
 import { Duration, Effect, Ref, type Scope, Stream, SubscriptionRef } from "effect"
 import { Counter, Registry } from "prom-client"
-import type { ImageSyncStatus } from "../domain/ImageSync.ts"
 import { nodeMarks } from "../domain/NodeMarks.ts"
 import { type PlanOptions, plan } from "../domain/Planner.ts"
 import { statusNotes } from "../domain/StatusNotes.ts"
@@ -177,12 +176,14 @@ export const runControlPlane = (
         supervise("assignments", coalesce(publishTriggers, Duration.millis(50), publish)),
       )
 
-      // Status: at most one pass per interval, writing only what changed.
+      // Statuses and node marks: at most one pass per interval, writing only what changed; both
+      // follow from the same plan, computed once per pass.
       const statusWritten = new Map<string, WrittenEntry>()
       const eventCounts = new Map<string, number>()
       const store = yield* EventStore
-      const statusPass = Effect.gen(function* () {
+      const reportPass = Effect.gen(function* () {
         const state = yield* SubscriptionRef.get(live.state)
+        const planned = plan(state, options.plan)
         const objects = yield* imageSyncs.list
         reconcileWritten(
           statusWritten,
@@ -190,14 +191,12 @@ export const runControlPlane = (
             namespace: o.metadata?.namespace ?? "",
             name: o.metadata?.name ?? "",
             ...(o.metadata?.resourceVersion ? { resourceVersion: o.metadata.resourceVersion } : {}),
-            ...((o as { status?: ImageSyncStatus }).status
-              ? { status: (o as { status: ImageSyncStatus }).status }
-              : {}),
+            ...(o.status ? { status: o.status } : {}),
           })),
         )
         const writes = yield* writeStatuses(custom, statusWritten, {
           state,
-          plan: plan(state, options.plan),
+          plan: planned,
           problems: yield* Ref.get(problems),
           invalid: [...invalid.entries()].flatMap(([key, message]) => {
             const object = objects.find(
@@ -246,26 +245,14 @@ export const runControlPlane = (
               ),
             )
         }
+        yield* markNodes(core, yield* nodes.list, nodeMarks(state, planned))
       })
-      const statusTriggers = Stream.merge(
+      const reportTriggers = Stream.merge(
         SubscriptionRef.changes(live.state),
         Stream.tick(options.resyncInterval),
       )
       yield* Effect.forkScoped(
-        supervise("status", coalesce(statusTriggers, options.statusInterval, statusPass)),
-      )
-
-      // Node marks (image labels, warming taint): same cadence as statuses.
-      const markPass = Effect.gen(function* () {
-        const state = yield* SubscriptionRef.get(live.state)
-        yield* markNodes(core, yield* nodes.list, nodeMarks(state, plan(state, options.plan)))
-      })
-      const markTriggers = Stream.merge(
-        SubscriptionRef.changes(live.state),
-        Stream.tick(options.resyncInterval),
-      )
-      yield* Effect.forkScoped(
-        supervise("node marks", coalesce(markTriggers, options.statusInterval, markPass)),
+        supervise("status and node marks", coalesce(reportTriggers, options.statusInterval, reportPass)),
       )
       return yield* Effect.never
     }).pipe(Effect.scoped)

@@ -15,7 +15,7 @@ import { Effect, Result, Schema, SubscriptionRef } from "effect"
 import { canonicalJson } from "../domain/canonicalJson.ts"
 import type { EventOfType } from "../domain/Events.ts"
 import { parseImageReference } from "../domain/ImageReference.ts"
-import { ImageSyncSpec } from "../domain/ImageSync.ts"
+import { ImageSyncSpec, type ImageSyncStatus } from "../domain/ImageSync.ts"
 import { imageLabelPrefix } from "../domain/NodeMarks.ts"
 import type { NodeState, State } from "../domain/Projection.ts"
 import { nodeSubject, type ResourceKey, resourceKeyString, specSubject } from "../domain/Subjects.ts"
@@ -23,6 +23,7 @@ import { EventStore, type EventStoreFailed, makeEvent } from "../eventlog/EventS
 
 export interface ImageSyncObject extends KubernetesObject {
   readonly spec?: unknown
+  readonly status?: ImageSyncStatus
 }
 
 /** Specs that passed admission but not Coral's own decoding, by resource key; the status writer reports them. */
