@@ -12,14 +12,14 @@
  */
 import { performance } from "node:perf_hooks"
 import { CoreV1Api, CustomObjectsApi } from "@kubernetes/client-node"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import type { AssignmentValue } from "../controlplane/AssignmentPublisher.ts"
 import { canonicalJson } from "../domain/canonicalJson.ts"
 import type { ImageAssignment } from "../domain/Planner.ts"
 import { desiredKey, desiredKeysOfNode, observationSubject } from "../domain/Subjects.ts"
 import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
-import { EventStore, layerJetStream, makeEvent } from "../eventlog/EventStore.ts"
-import { Nats, layer as natsLayer } from "../eventlog/Nats.ts"
+import { EventStore, layerEventLog, makeEvent } from "../eventlog/EventStore.ts"
+import { Nats } from "../eventlog/Nats.ts"
 import { defaultEventLogSettings, provisionEventLog } from "../eventlog/Provisioning.ts"
 import { group, version } from "../infra/crd/definitions.ts"
 import { installCrds } from "../infra/crd/install.ts"
@@ -56,9 +56,7 @@ const program = Effect.gen(function* () {
     yield* createSimulatedNode(core, { name: `sim-${i}`, labels: { "coral.stvz.io/bench": "yes" } }, i)
   }
   say(`created ${nodeCount} Node objects`)
-  const live = layerJetStream(cluster).pipe(
-    Layer.provideMerge(natsLayer({ servers: box.nats.url, name: "bench" })),
-  )
+  const live = layerEventLog(cluster, { servers: box.nats.url, name: "bench" })
 
   const fanOut = yield* Effect.gen(function* () {
     yield* provisionEventLog(defaultEventLogSettings(cluster))

@@ -14,15 +14,13 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
  * (CORAL_NATS_NKEY_FILE). Exit codes: 0 success, 1 a failure (the message says which), 2 bad usage.
  */
 import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node"
-import { Config, Console, Effect, Layer, Option, Stream } from "effect"
+import { Config, Console, Effect, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { auditTrail } from "../domain/AuditTrail.ts"
-import type { StoredEvent } from "../domain/Events.ts"
 import type { ImageSyncStatus } from "../domain/ImageSync.ts"
 import { fold } from "../domain/Projection.ts"
 import { eventSubjects, type ResourceKind, resourceKeyString } from "../domain/Subjects.ts"
-import { EventStore, layerJetStream, type ReplayedMessage } from "../eventlog/EventStore.ts"
-import { layer as natsLayer } from "../eventlog/Nats.ts"
+import { EventStore, layerEventLog, type ReplayedMessage, replayHistory } from "../eventlog/EventStore.ts"
 import { group, version } from "../infra/crd/definitions.ts"
 import { describeCluster } from "../infra/local/describeCluster.ts"
 import { startCoral, startLocalCluster } from "../infra/local/LocalCluster.ts"
@@ -54,15 +52,11 @@ const since = Flag.String("since").pipe(
 const connection = { nats, cluster, nkeyFile }
 
 const withStore = (settings: { nats: string; cluster: string; nkeyFile: Option.Option<string> }) =>
-  layerJetStream(settings.cluster).pipe(
-    Layer.provideMerge(
-      natsLayer({
-        servers: settings.nats.split(","),
-        name: "coral-cli",
-        ...(Option.isSome(settings.nkeyFile) ? { nkeySeedFile: settings.nkeyFile.value } : {}),
-      }),
-    ),
-  )
+  layerEventLog(settings.cluster, {
+    servers: settings.nats.split(","),
+    name: "coral-cli",
+    ...(Option.isSome(settings.nkeyFile) ? { nkeySeedFile: settings.nkeyFile.value } : {}),
+  })
 
 const kinds: Record<string, ResourceKind> = {
   imagesync: "ImageSync",
@@ -84,11 +78,6 @@ const parseTarget = (target: string) => {
   return Effect.succeed({ kind: resolved, namespace, name })
 }
 
-const events = (messages: ReadonlyArray<ReplayedMessage>): Array<StoredEvent> =>
-  messages.flatMap((m) =>
-    m._tag === "Event" ? [{ sequence: m.sequence, subject: m.subject, event: m.event }] : [],
-  )
-
 const audit = Command.make(
   "audit",
   {
@@ -104,14 +93,13 @@ const audit = Command.make(
   (config) =>
     Effect.gen(function* () {
       const key = yield* parseTarget(config.target)
-      const store = yield* EventStore
       // The planner's decisions depend on every node and resource, so the whole stream is replayed.
-      const replayed = yield* Stream.runCollect(store.replay({ subjects: eventSubjects(config.cluster) }))
+      const history = yield* replayHistory(config.cluster)
       const from = Option.isSome(config.since) ? (yield* parseSince(config.since.value)).getTime() : 0
       const to = Option.isSome(config.until)
         ? (yield* parseSince(config.until.value)).getTime()
         : Number.POSITIVE_INFINITY
-      const trail = auditTrail(events(replayed), key).filter((entry) => {
+      const trail = auditTrail(history, key).filter((entry) => {
         const at = Date.parse(entry.at)
         return at >= from && at <= to
       })
@@ -237,9 +225,7 @@ const status = Command.make(
         )
       }
       const key = yield* parseTarget(config.target.value)
-      const store = yield* EventStore
-      const replayed = yield* Stream.runCollect(store.replay({ subjects: eventSubjects(config.cluster) }))
-      const state = fold(events(replayed))
+      const state = fold(yield* replayHistory(config.cluster))
       const prefix = `${resourceKeyString(key)}|`
       const rows = Object.entries(state.items)
         .filter(([k]) => k.startsWith(prefix))

@@ -6,15 +6,16 @@
  * stream, so they are left out. Differences come back as readable lines.
  */
 import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node"
-import { Effect, Stream } from "effect"
+import { Effect } from "effect"
+import { readDesired } from "../controlplane/AssignmentPublisher.ts"
 import { canonicalJson } from "../domain/canonicalJson.ts"
 import type { ImageSyncStatus } from "../domain/ImageSync.ts"
 import { imageSyncStatus } from "../domain/ImageSyncStatus.ts"
 import { type PlanOptions, plan } from "../domain/Planner.ts"
 import { fold } from "../domain/Projection.ts"
-import { desiredKey, desiredKeysOfCluster, eventSubjects, resourceKeyString } from "../domain/Subjects.ts"
+import { desiredKey, resourceKeyString } from "../domain/Subjects.ts"
 import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
-import { EventStore } from "../eventlog/EventStore.ts"
+import { replayHistory } from "../eventlog/EventStore.ts"
 import { Nats } from "../eventlog/Nats.ts"
 import { group, version } from "../infra/crd/definitions.ts"
 import { kubeRequest } from "../k8s/KubeRequest.ts"
@@ -62,14 +63,8 @@ export const verifyReplay = (options: {
   readonly plan: PlanOptions
 }) =>
   Effect.gen(function* () {
-    const store = yield* EventStore
     const { connection } = yield* Nats
-    const replayed = yield* Stream.runCollect(store.replay({ subjects: eventSubjects(options.cluster) }))
-    const state = fold(
-      replayed.flatMap((m) =>
-        m._tag === "Event" ? [{ sequence: m.sequence, subject: m.subject, event: m.event }] : [],
-      ),
-    )
+    const state = fold(yield* replayHistory(options.cluster))
     const planned = plan(state, options.plan)
     const lines: Array<string> = []
 
@@ -80,16 +75,16 @@ export const verifyReplay = (options: {
         canonicalJson(a.assignment),
       ]),
     )
-    const held = yield* Effect.promise(async () => {
-      const kv = await openDesiredBucket(connection)
-      const values = new Map<string, string>()
-      for await (const key of await kv.keys(desiredKeysOfCluster(options.cluster))) {
-        const entry = await kv.get(key)
-        if (entry?.operation === "PUT")
-          values.set(key, canonicalJson(entry.json<{ assignment: unknown }>().assignment))
-      }
-      return values
-    })
+    const raw = yield* readDesired(
+      yield* Effect.promise(() => openDesiredBucket(connection)),
+      options.cluster,
+    )
+    const held = new Map(
+      [...raw].map(([key, value]) => [
+        key,
+        canonicalJson((JSON.parse(value) as { assignment: unknown }).assignment),
+      ]),
+    )
     for (const key of [...new Set([...expected.keys(), ...held.keys()])].sort()) {
       const a = expected.get(key)
       const b = held.get(key)

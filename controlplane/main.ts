@@ -9,9 +9,8 @@
 
 import { NodeRuntime } from "@effect/platform-node"
 import { KubeConfig } from "@kubernetes/client-node"
-import { Config, Effect, Layer } from "effect"
-import { layerJetStream } from "../eventlog/EventStore.ts"
-import { layer as natsLayer } from "../eventlog/Nats.ts"
+import { Config, Effect } from "effect"
+import { layerEventLog } from "../eventlog/EventStore.ts"
 import { goDuration } from "../runtime/GoDurationConfig.ts"
 import { runControlPlane } from "./ControlPlane.ts"
 
@@ -33,15 +32,11 @@ const program = Effect.gen(function* () {
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig)
   else kubeConfig.loadFromDefault()
   const [host = "0.0.0.0", port = "9090"] = config.metricsAddress.split(":")
-  const live = layerJetStream(config.cluster).pipe(
-    Layer.provideMerge(
-      natsLayer({
-        servers: config.natsUrl.split(","),
-        name: "coral-controlplane",
-        ...(config.nkeyFile ? { nkeySeedFile: config.nkeyFile } : {}),
-      }),
-    ),
-  )
+  const live = layerEventLog(config.cluster, {
+    servers: config.natsUrl.split(","),
+    name: "coral-controlplane",
+    ...(config.nkeyFile ? { nkeySeedFile: config.nkeyFile } : {}),
+  })
   return yield* runControlPlane({
     cluster: config.cluster,
     kubeConfig,

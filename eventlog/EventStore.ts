@@ -28,8 +28,8 @@ import {
   type StoredEvent,
   schemaVersion,
 } from "../domain/Events.ts"
-import { poisonSubject, streams } from "../domain/Subjects.ts"
-import { Nats } from "./Nats.ts"
+import { eventSubjects, poisonSubject, streams } from "../domain/Subjects.ts"
+import { Nats, type NatsOptions, layer as natsLayer } from "./Nats.ts"
 
 export class AppendConflict extends Data.TaggedError("AppendConflict")<{
   readonly subject: string
@@ -395,3 +395,22 @@ export const make = (cluster: string): Effect.Effect<EventStoreShape, never, Nat
   })
 
 export const layerJetStream = (cluster: string) => Layer.effect(EventStore, make(cluster))
+
+/** The event store and the NATS connection under it, as every Coral process and tool uses them. */
+export const layerEventLog = (cluster: string, nats: NatsOptions) =>
+  layerJetStream(cluster).pipe(Layer.provideMerge(natsLayer(nats)))
+
+/**
+ * Every event of one cluster, in stream order, for tools that rebuild state (audit, status,
+ * verify). Undecodable messages are left out: the consumers that met them recorded PoisonEvents.
+ */
+export const replayHistory = (
+  cluster: string,
+): Effect.Effect<Array<StoredEvent>, EventStoreFailed, EventStore> =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const messages = yield* Stream.runCollect(store.replay({ subjects: eventSubjects(cluster) }))
+    return messages.flatMap((m) =>
+      m._tag === "Event" ? [{ sequence: m.sequence, subject: m.subject, event: m.event }] : [],
+    )
+  })

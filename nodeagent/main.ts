@@ -5,10 +5,9 @@
  * `0.0.0.0:9091`), CORAL_PULL_CONCURRENCY (default 2), CORAL_RECHECK_INTERVAL (default 30s), CORAL_NATS_NKEY_FILE (the agent's NKey seed, when NATS requires it).
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Effect, Layer } from "effect"
+import { Config, Effect } from "effect"
 import { agentInboxPrefix } from "../domain/Subjects.ts"
-import { layerJetStream } from "../eventlog/EventStore.ts"
-import { layer as natsLayer } from "../eventlog/Nats.ts"
+import { layerEventLog } from "../eventlog/EventStore.ts"
 import { goDuration } from "../runtime/GoDurationConfig.ts"
 import { runNodeAgent } from "./NodeAgent.ts"
 
@@ -26,16 +25,12 @@ const program = Effect.gen(function* () {
   const config = yield* settings
   const recheckInterval = yield* goDuration("CORAL_RECHECK_INTERVAL", "30s")
   const [host = "0.0.0.0", port = "9091"] = config.metricsAddress.split(":")
-  const live = layerJetStream(config.cluster).pipe(
-    Layer.provideMerge(
-      natsLayer({
-        servers: config.natsUrl.split(","),
-        name: `coral-nodeagent-${config.node}`,
-        inboxPrefix: agentInboxPrefix(config.node),
-        ...(config.nkeyFile ? { nkeySeedFile: config.nkeyFile } : {}),
-      }),
-    ),
-  )
+  const live = layerEventLog(config.cluster, {
+    servers: config.natsUrl.split(","),
+    name: `coral-nodeagent-${config.node}`,
+    inboxPrefix: agentInboxPrefix(config.node),
+    ...(config.nkeyFile ? { nkeySeedFile: config.nkeyFile } : {}),
+  })
   return yield* runNodeAgent({
     cluster: config.cluster,
     node: config.node,

@@ -7,12 +7,10 @@
  */
 import { execFileSync } from "node:child_process"
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Duration, Effect, Layer, Stream } from "effect"
+import { Console, Duration, Effect } from "effect"
 import { renderAudit } from "../../cli/renderAudit.ts"
 import { auditTrail } from "../../domain/AuditTrail.ts"
-import { eventSubjects } from "../../domain/Subjects.ts"
-import { EventStore, layerJetStream } from "../../eventlog/EventStore.ts"
-import { layer as natsLayer } from "../../eventlog/Nats.ts"
+import { layerEventLog, replayHistory } from "../../eventlog/EventStore.ts"
 import { makeCriImageService } from "../../nodeagent/CriImageService.ts"
 import { runDemoScenario } from "./DemoScenario.ts"
 import { describeCluster } from "./describeCluster.ts"
@@ -51,28 +49,16 @@ const program = Effect.gen(function* () {
       `images in ${node.name}'s containerd: ${images.length === 0 ? "(none)" : images.join(", ")}`,
     )
   }
-  const trail = yield* Effect.gen(function* () {
-    const store = yield* EventStore
-    const replayed = yield* Stream.runCollect(store.replay({ subjects: eventSubjects("demo") }))
-    return auditTrail(
-      replayed.flatMap((m) =>
-        m._tag === "Event" ? [{ sequence: m.sequence, subject: m.subject, event: m.event }] : [],
-      ),
-      { kind: "ImageSync", namespace: result.namespace, name: result.name },
-    )
-  }).pipe(
+  const history = yield* replayHistory("demo").pipe(
     Effect.provide(
-      layerJetStream("demo").pipe(
-        Layer.provideMerge(
-          natsLayer({
-            servers: box.nats.url,
-            name: "coral-demo",
-            ...(box.nats.credentials ? { nkeySeedFile: box.nats.credentials.controlPlane } : {}),
-          }),
-        ),
-      ),
+      layerEventLog("demo", {
+        servers: box.nats.url,
+        name: "coral-demo",
+        ...(box.nats.credentials ? { nkeySeedFile: box.nats.credentials.controlPlane } : {}),
+      }),
     ),
   )
+  const trail = auditTrail(history, { kind: "ImageSync", namespace: result.namespace, name: result.name })
   yield* Console.log(`\n$ coral audit imagesync/${result.namespace}/${result.name}\n${renderAudit(trail)}`)
   yield* Console.log(
     "\nThe ArtifactSync and Mirror examples are not applied yet: those capabilities are still to come.",

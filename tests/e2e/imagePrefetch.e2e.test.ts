@@ -8,15 +8,15 @@
 import { execFile } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
-import { Effect, Layer, Option, Redacted, Result, Stream } from "effect"
+import { Effect, Option, Redacted, Result, Stream } from "effect"
 import { describe, expect, it } from "vitest"
 import { normaliseImageReference, parseImageReference, runtimeHolds } from "../../domain/ImageReference.ts"
 import type { ImageSyncStatus } from "../../domain/ImageSync.ts"
 import { imageLabelKey, warmingTaintKey } from "../../domain/NodeMarks.ts"
 import { specSubject } from "../../domain/Subjects.ts"
 import { openDesiredBucket } from "../../eventlog/DesiredBucket.ts"
-import { EventStore, layerJetStream } from "../../eventlog/EventStore.ts"
-import { connectNats, layer as natsLayer } from "../../eventlog/Nats.ts"
+import { EventStore, layerEventLog } from "../../eventlog/EventStore.ts"
+import { connectNats } from "../../eventlog/Nats.ts"
 import { group, version } from "../../infra/crd/definitions.ts"
 import { startControlPlaneProcess } from "../../infra/local/CoralProcesses.ts"
 import { kubeConfigOf, startCoral, startLocalCluster } from "../../infra/local/LocalCluster.ts"
@@ -429,7 +429,7 @@ describe("image prefetch end to end", () => {
           const subject = specSubject(cluster, { kind: "ImageSync", namespace, name: "while-down" })
           const events = yield* Stream.runCollect(store.replay({ subjects: [subject] }))
           return events.filter((m) => m._tag === "Event" && m.event.type === "ResourceApplied")
-        }).pipe(Effect.provide(layerJetStream(cluster).pipe(Layer.provideMerge(natsLayer(inspector()))))),
+        }).pipe(Effect.provide(layerEventLog(cluster, inspector()))),
       ),
     )
     expect(applied).toHaveLength(1)

@@ -15,11 +15,11 @@ import { nodeSubject, poisonSubject, specSubject, streams } from "../../domain/S
 import {
   AppendConflict,
   EventStore,
-  layerJetStream,
+  layerEventLog,
   makeEvent,
   RetryLater,
 } from "../../eventlog/EventStore.ts"
-import { atLeast, connectNats, Nats, layer as natsLayer } from "../../eventlog/Nats.ts"
+import { atLeast, connectNats, Nats } from "../../eventlog/Nats.ts"
 import { defaultEventLogSettings, provisionEventLog } from "../../eventlog/Provisioning.ts"
 import { startNats } from "../../infra/local/Nats.ts"
 import { imageSyncApplied, nodeObserved } from "../support/events.ts"
@@ -34,9 +34,7 @@ const nats = scopedResource(
 )
 
 const run = <A, E>(effect: Effect.Effect<A, E, Nats | EventStore>) => {
-  const live = layerJetStream(cluster).pipe(
-    Layer.provideMerge(natsLayer({ servers: nats().url, name: "coral-test" })),
-  )
+  const live = layerEventLog(cluster, { servers: nats().url, name: "coral-test" })
   return Effect.runPromise(Effect.scoped(effect.pipe(Effect.provide(live))))
 }
 
