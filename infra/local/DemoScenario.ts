@@ -17,6 +17,7 @@ import { kubeRequest } from "../../k8s/KubeRequest.ts"
 import { group, version } from "../crd/definitions.ts"
 import { kubeConfigOf, type LocalCluster } from "./LocalCluster.ts"
 import { pushTestImage } from "./OciImages.ts"
+import { createPullSecret } from "./PullSecrets.ts"
 
 interface ImageSyncExample {
   readonly metadata: { readonly name: string; readonly namespace: string }
@@ -69,22 +70,16 @@ export const runDemoScenario = (box: LocalCluster, say: (line: string) => void, 
     const credentials = box.registries.private.credentials
     for (const secret of example.spec.imagePullSecrets ?? []) {
       if (!credentials) continue
-      const auths = {
-        [box.registries.private.host]: {
-          username: credentials.username,
-          password: Redacted.value(credentials.password),
-        },
-      }
-      yield* kubeRequest(`create Secret ${secret.name}`, () =>
-        core.createNamespacedSecret({
-          namespace,
-          body: {
-            metadata: { name: secret.name },
-            type: "kubernetes.io/dockerconfigjson",
-            data: { ".dockerconfigjson": Buffer.from(JSON.stringify({ auths })).toString("base64") },
+      yield* createPullSecret(core, {
+        namespace,
+        name: secret.name,
+        auths: {
+          [box.registries.private.host]: {
+            username: credentials.username,
+            password: Redacted.value(credentials.password),
           },
-        }),
-      )
+        },
+      })
       say(`created pull secret ${namespace}/${secret.name} (kubernetes.io/dockerconfigjson)`)
     }
 

@@ -21,6 +21,7 @@ import { group, version } from "../../infra/crd/definitions.ts"
 import { startControlPlaneProcess } from "../../infra/local/CoralProcesses.ts"
 import { kubeConfigOf, startCoral, startLocalCluster } from "../../infra/local/LocalCluster.ts"
 import { pushTestImage } from "../../infra/local/OciImages.ts"
+import { createPullSecret } from "../../infra/local/PullSecrets.ts"
 import { makeCriImageService } from "../../nodeagent/CriImageService.ts"
 import { eventually } from "../support/eventually.ts"
 import { scopedResource } from "../support/sharedServers.ts"
@@ -213,23 +214,17 @@ const desiredKeysOf = (name: string) =>
     ),
   )
 
+/** The secret of the first test: written with a scheme and the `auth` field, as docker login does. */
 const pullSecret = async () => {
   const { box, privateCredentials } = world()
-  const auths = {
-    [`http://${box.registries.private.host}`]: {
-      auth: Buffer.from(`${privateCredentials.username}:${privateCredentials.password}`).toString("base64"),
-    },
-  }
-  await core()
-    .createNamespacedSecret({
+  const auth = Buffer.from(`${privateCredentials.username}:${privateCredentials.password}`).toString("base64")
+  await Effect.runPromise(
+    createPullSecret(core(), {
       namespace,
-      body: {
-        metadata: { name: "registry-credentials" },
-        type: "kubernetes.io/dockerconfigjson",
-        data: { ".dockerconfigjson": Buffer.from(JSON.stringify({ auths })).toString("base64") },
-      },
-    })
-    .catch(() => undefined)
+      name: "registry-credentials",
+      auths: { [`http://${box.registries.private.host}`]: { auth } },
+    }).pipe(Effect.ignore),
+  )
 }
 
 describe("image prefetch end to end", () => {
@@ -333,20 +328,13 @@ describe("image prefetch end to end", () => {
     const good = await push("e2e/good")
     const missing = `${world().box.registries.public.host}/e2e/does-not-exist:1`
     const locked = await push("e2e/locked", "private")
-    await core().createNamespacedSecret({
-      namespace,
-      body: {
-        metadata: { name: "wrong-password" },
-        type: "kubernetes.io/dockerconfigjson",
-        data: {
-          ".dockerconfigjson": Buffer.from(
-            JSON.stringify({
-              auths: { [world().box.registries.private.host]: { username: "coral", password: "wrong" } },
-            }),
-          ).toString("base64"),
-        },
-      },
-    })
+    await Effect.runPromise(
+      createPullSecret(core(), {
+        namespace,
+        name: "wrong-password",
+        auths: { [world().box.registries.private.host]: { username: "coral", password: "wrong" } },
+      }),
+    )
     await applyImageSync("broken", {
       images: [good, missing, locked],
       nodeSelector: { matchLabels: { "coral.stvz.io/zone": "z1" } },
@@ -547,18 +535,13 @@ describe("image prefetch end to end", () => {
       expect(condition(current, "Degraded")?.status, JSON.stringify(current)).toBe("True")
     })
     const { box, privateCredentials } = world()
-    await core().createNamespacedSecret({
-      namespace,
-      body: {
-        metadata: { name: "created-later" },
-        type: "kubernetes.io/dockerconfigjson",
-        data: {
-          ".dockerconfigjson": Buffer.from(
-            JSON.stringify({ auths: { [box.registries.private.host]: privateCredentials } }),
-          ).toString("base64"),
-        },
-      },
-    })
+    await Effect.runPromise(
+      createPullSecret(core(), {
+        namespace,
+        name: "created-later",
+        auths: { [box.registries.private.host]: privateCredentials },
+      }),
+    )
     await waitReady("late-secret", 1)
   })
 
