@@ -1,19 +1,5 @@
 #!/usr/bin/env node
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-/**
- * `coral`: what Coral did and why, from the stream, and the local cluster-in-a-box.
- *
- *   coral audit <kind>/<namespace>/<name> [--since <time|duration>] [--until <time|duration>] [--output table|json]
- *   coral events tail [--subject <filter>] [--from-start | --since <time|duration>] [--output table|json]
- *   coral replay --verify [--kubeconfig <file>]
- *   coral status [<kind>/<namespace>/<name>]
- *   coral up [--nodes N]
- *
- * Connection settings come from flags or the same `CORAL_*` variables as the processes:
- * --nats (CORAL_NATS_URL), --cluster (CORAL_CLUSTER, default `local`), --nkey-file
- * (CORAL_NATS_NKEY_FILE). Exit codes: 0 success, 1 a failure (the message says which), 2 bad usage.
- */
-import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node"
 import { Config, Console, Effect, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { auditTrail } from "../domain/AuditTrail.ts"
@@ -21,10 +7,9 @@ import type { ImageSyncStatus } from "../domain/ImageSync.ts"
 import { fold } from "../domain/Projection.ts"
 import { eventSubjects, type ResourceKind, resourceKeyString } from "../domain/Subjects.ts"
 import { EventStore, layerEventLog, type ReplayedMessage, replayHistory } from "../eventlog/EventStore.ts"
-import { group, version } from "../infra/crd/definitions.ts"
 import { describeCluster } from "../infra/local/describeCluster.ts"
 import { startCoral, startLocalCluster } from "../infra/local/LocalCluster.ts"
-import { kubeRequest } from "../k8s/KubeRequest.ts"
+import { kubeConfigFrom, kubeconfigFlag, listImageSyncs } from "./ImageSyncs.ts"
 import { parseSince } from "./parseSince.ts"
 import { renderAudit, table } from "./renderAudit.ts"
 import { verifyReplay } from "./verifyReplay.ts"
@@ -182,22 +167,13 @@ const status = Command.make(
   "status",
   {
     target: Argument.String("kind/namespace/name").pipe(Argument.optional),
-    kubeconfig: Flag.String("kubeconfig").pipe(
-      Flag.withFallbackConfig(Config.String("CORAL_KUBECONFIG")),
-      Flag.optional,
-    ),
+    kubeconfig: kubeconfigFlag,
     ...connection,
   },
   (config) =>
     Effect.gen(function* () {
       if (Option.isNone(config.target)) {
-        const kubeConfig = new KubeConfig()
-        if (Option.isSome(config.kubeconfig)) kubeConfig.loadFromFile(config.kubeconfig.value)
-        else kubeConfig.loadFromDefault()
-        const api = kubeConfig.makeApiClient(CustomObjectsApi)
-        const list = (yield* kubeRequest("list ImageSyncs", () =>
-          api.listClusterCustomObject({ group, version, plural: "imagesyncs" }),
-        )) as { items: Array<{ metadata: { namespace: string; name: string }; status?: ImageSyncStatus }> }
+        const items = yield* listImageSyncs(kubeConfigFrom(config.kubeconfig))
         const ready = (s: ImageSyncStatus | undefined) => s?.conditions?.find((c) => c.type === "Ready")
         return yield* Console.log(
           table([
@@ -211,7 +187,7 @@ const status = Command.make(
               "REASON",
               "SEQUENCE",
             ],
-            ...list.items.map((o) => [
+            ...items.map((o) => [
               `imagesync/${o.metadata.namespace}/${o.metadata.name}`,
               ready(o.status)?.status ?? "-",
               String(o.status?.desiredNodes ?? "-"),
@@ -247,10 +223,7 @@ const replay = Command.make(
   "replay",
   {
     verify: Flag.Boolean("verify").pipe(Flag.withDescription("compare the rebuilt state with the cluster")),
-    kubeconfig: Flag.String("kubeconfig").pipe(
-      Flag.withFallbackConfig(Config.String("CORAL_KUBECONFIG")),
-      Flag.optional,
-    ),
+    kubeconfig: kubeconfigFlag,
     maxPullsPerRegistry: Flag.Int("max-pulls-per-registry").pipe(
       Flag.withFallbackConfig(Config.Int("CORAL_MAX_PULLS_PER_REGISTRY")),
       Flag.withDefault(50),
@@ -260,12 +233,9 @@ const replay = Command.make(
   (config) =>
     Effect.gen(function* () {
       if (!config.verify) return yield* Effect.fail(new Error("say what to do with the replay: --verify"))
-      const kubeConfig = new KubeConfig()
-      if (Option.isSome(config.kubeconfig)) kubeConfig.loadFromFile(config.kubeconfig.value)
-      else kubeConfig.loadFromDefault()
       const result = yield* verifyReplay({
         cluster: config.cluster,
-        kubeConfig,
+        kubeConfig: kubeConfigFrom(config.kubeconfig),
         plan: { maxPullsPerRegistry: config.maxPullsPerRegistry },
       })
       if (result.lines.length === 0) {

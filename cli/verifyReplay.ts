@@ -5,7 +5,7 @@
  * assignments are compared without them; condition transition times are not derivable from the
  * stream, so they are left out. Differences come back as readable lines.
  */
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node"
+import type { KubeConfig } from "@kubernetes/client-node"
 import { Effect } from "effect"
 import { readDesired } from "../controlplane/AssignmentPublisher.ts"
 import { canonicalJson } from "../domain/canonicalJson.ts"
@@ -17,8 +17,7 @@ import { desiredKey, resourceKeyString } from "../domain/Subjects.ts"
 import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
 import { replayHistory } from "../eventlog/EventStore.ts"
 import { Nats } from "../eventlog/Nats.ts"
-import { group, version } from "../infra/crd/definitions.ts"
-import { kubeRequest } from "../k8s/KubeRequest.ts"
+import { listImageSyncs } from "./ImageSyncs.ts"
 
 /** Flattens JSON into `path = value` pairs, for line-by-line differences. */
 const flatten = (value: unknown, path = ""): Map<string, string> => {
@@ -99,13 +98,10 @@ export const verifyReplay = (options: {
     }
 
     // Statuses of ImageSyncs.
-    const api = options.kubeConfig.makeApiClient(CustomObjectsApi)
-    const list = (yield* kubeRequest("list ImageSyncs", () =>
-      api.listClusterCustomObject({ group, version, plural: "imagesyncs" }),
-    )) as { items: Array<{ metadata: { namespace: string; name: string }; status?: ImageSyncStatus }> }
+    const items = yield* listImageSyncs(options.kubeConfig)
     const plans = new Map(planned.resources.map((r) => [resourceKeyString(r.resource), r]))
     const now = new Date().toISOString()
-    for (const object of list.items) {
+    for (const object of items) {
       const key = resourceKeyString({ kind: "ImageSync", ...object.metadata })
       const resource = state.resources[key]
       if (resource?.kind !== "ImageSync") {
@@ -123,7 +119,7 @@ export const verifyReplay = (options: {
     }
     return {
       lines,
-      resources: list.items.length,
+      resources: items.length,
       assignments: expected.size,
       lastSequence: state.lastSequence,
     }

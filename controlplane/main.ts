@@ -8,9 +8,9 @@
  */
 
 import { NodeRuntime } from "@effect/platform-node"
-import { KubeConfig } from "@kubernetes/client-node"
 import { Config, Effect } from "effect"
 import { layerEventLog } from "../eventlog/EventStore.ts"
+import { loadKubeConfig } from "../k8s/loadKubeConfig.ts"
 import { goDuration } from "../runtime/GoDurationConfig.ts"
 import { runControlPlane } from "./ControlPlane.ts"
 
@@ -28,9 +28,7 @@ const program = Effect.gen(function* () {
   const config = yield* settings
   const resyncInterval = yield* goDuration("CORAL_RESYNC_INTERVAL", "30s")
   const statusInterval = yield* goDuration("CORAL_STATUS_INTERVAL", "1s")
-  const kubeConfig = new KubeConfig()
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig)
-  else kubeConfig.loadFromDefault()
+  const kubeConfig = loadKubeConfig(config.kubeconfig)
   const [host = "0.0.0.0", port = "9090"] = config.metricsAddress.split(":")
   const live = layerEventLog(config.cluster, {
     servers: config.natsUrl.split(","),
