@@ -232,7 +232,12 @@ const replay = Command.make(
   },
   (config) =>
     Effect.gen(function* () {
-      if (!config.verify) return yield* Effect.fail(new Error("say what to do with the replay: --verify"))
+      if (!config.verify)
+        return yield* Effect.fail(
+          new Error(
+            "coral replay needs --verify (comparing the rebuilt state with the cluster is its only mode so far)",
+          ),
+        )
       const result = yield* verifyReplay({
         cluster: config.cluster,
         kubeConfig: kubeConfigFrom(config.kubeconfig),

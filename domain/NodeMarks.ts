@@ -27,13 +27,17 @@ export interface NodeMarks {
 
 export const nodeMarks = (state: State, plan: Plan): ReadonlyMap<string, NodeMarks> => {
   const marks = new Map<string, NodeMarks>()
+  // One pass over the reports, grouped by node (not one pass per node).
+  const held = new Map<string, Record<string, string>>()
+  for (const [key, status] of Object.entries(state.items)) {
+    const [resource = "", node = "", item = ""] = key.split("|")
+    if (status.phase !== "Ready" || !resource.startsWith("ImageSync/")) continue
+    const labels = held.get(node) ?? {}
+    labels[imageLabelKey(item)] = "true"
+    held.set(node, labels)
+  }
   for (const name of Object.keys(state.nodes).sort()) {
-    const imageLabels: Record<string, string> = {}
-    for (const [key, status] of Object.entries(state.items)) {
-      const [resource = "", node, item = ""] = key.split("|")
-      if (node === name && status.phase === "Ready" && resource.startsWith("ImageSync/"))
-        imageLabels[imageLabelKey(item)] = "true"
-    }
+    const imageLabels = held.get(name) ?? {}
     // Every image of every ImageSync that wants this node, granted yet or still waiting for a slot.
     const warm = plan.resources
       .filter((r) => r.resource.kind === "ImageSync" && r.desiredNodes.includes(name))

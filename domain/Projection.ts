@@ -109,14 +109,23 @@ const without = <V>(record: Readonly<Record<string, V>>, drop: (key: string) => 
   Object.fromEntries(Object.entries(record).filter(([key]) => !drop(key)))
 
 /** Canonical references of an ImageSync's images (invalid ones, which admission rejects, are left out). */
-export const canonicalImages = (spec: ImageSyncSpec): ReadonlyArray<string> => [
-  ...new Set(
-    spec.images.flatMap((image) => {
-      const canonical = normaliseImageReference(image)
-      return Result.isSuccess(canonical) ? [canonical.success] : []
-    }),
-  ),
-]
+export const canonicalImages = (spec: ImageSyncSpec): ReadonlyArray<string> => {
+  // Asked for every report and every plan, of specs that never change once decoded: parse once.
+  const known = canonicalCache.get(spec)
+  if (known) return known
+  const canonical = [
+    ...new Set(
+      spec.images.flatMap((image) => {
+        const result = normaliseImageReference(image)
+        return Result.isSuccess(result) ? [result.success] : []
+      }),
+    ),
+  ]
+  canonicalCache.set(spec, canonical)
+  return canonical
+}
+
+const canonicalCache = new WeakMap<ImageSyncSpec, ReadonlyArray<string>>()
 
 const wantsItem = (resource: ResourceState, item: string): boolean => {
   switch (resource.kind) {
