@@ -12,7 +12,8 @@ import {
   type ListPromise,
   makeInformer,
 } from "@kubernetes/client-node"
-import { Deferred, Duration, Effect, Queue, Random, type Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Option, Queue, Random, type Scope } from "effect"
+import { toKubeRequestFailed } from "../k8s/KubeRequest.ts"
 import { loopRetry, restartDelay } from "../runtime/Supervise.ts"
 
 export interface InformerCache<T> {
@@ -51,7 +52,9 @@ export const startInformer = <T extends KubernetesObject>(
     })
     informer.on("error", (error) => Queue.offerUnsafe(failures, error))
 
-    const start = Effect.tryPromise(() => informer.start())
+    // The API server's own message ("storage is (re)initializing"), not the client's header dump.
+    const describe = (cause: unknown) => toKubeRequestFailed(`watch ${options.path}`, cause).message
+    const start = Effect.tryPromise({ try: () => informer.start(), catch: describe })
     // Start (and restart) loop: every failure, whether of start() or reported later, restarts it.
     yield* Effect.forkScoped(
       Effect.gen(function* () {
@@ -64,11 +67,14 @@ export const startInformer = <T extends KubernetesObject>(
             attempt = 0
             const error = yield* Queue.take(failures)
             yield* Effect.logWarning("informer failed, restarting").pipe(
-              Effect.annotateLogs({ informer: options.name, error: String(error) }),
+              Effect.annotateLogs({ informer: options.name, error: describe(error) }),
             )
           } else {
             yield* Effect.logWarning("informer could not start").pipe(
-              Effect.annotateLogs({ informer: options.name, error: String(started.cause) }),
+              Effect.annotateLogs({
+                informer: options.name,
+                error: Option.getOrElse(Cause.findErrorOption(started.cause), () => String(started.cause)),
+              }),
             )
           }
           yield* Effect.promise(() => informer.stop().catch(() => undefined))
