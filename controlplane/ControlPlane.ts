@@ -20,9 +20,8 @@ import { Counter, Registry } from "prom-client"
 import { nodeMarks } from "../domain/NodeMarks.ts"
 import { type PlanOptions, plan } from "../domain/Planner.ts"
 import { statusNotes } from "../domain/StatusNotes.ts"
-import { statusSubject } from "../domain/Subjects.ts"
 import { openDesiredBucket } from "../eventlog/DesiredBucket.ts"
-import { EventStore, makeEvent } from "../eventlog/EventStore.ts"
+import type { EventStore } from "../eventlog/EventStore.ts"
 import { Nats } from "../eventlog/Nats.ts"
 import { defaultEventLogSettings, provisionEventLog } from "../eventlog/Provisioning.ts"
 import { group, version } from "../infra/crd/definitions.ts"
@@ -43,7 +42,7 @@ import { startInformer } from "./KubeInformer.ts"
 import { whileLeader } from "./LeaderElection.ts"
 import { followState } from "./LiveState.ts"
 import { markNodes } from "./NodeMarker.ts"
-import { reconcileWritten, type WrittenEntry, writeStatuses } from "./StatusWriter.ts"
+import { reconcileWritten, recordStatusWritten, type WrittenEntry, writeStatuses } from "./StatusWriter.ts"
 
 export interface ControlPlaneOptions {
   readonly cluster: string
@@ -180,7 +179,6 @@ export const runControlPlane = (
       // follow from the same plan, computed once per pass.
       const statusWritten = new Map<string, WrittenEntry>()
       const eventCounts = new Map<string, number>()
-      const store = yield* EventStore
       const reportPass = Effect.gen(function* () {
         const state = yield* SubscriptionRef.get(live.state)
         const planned = plan(state, options.plan)
@@ -221,29 +219,7 @@ export const runControlPlane = (
           const notes = statusNotes(write.before, write.after)
           if (uid && notes.length > 0)
             yield* recordNotes(core, eventCounts, identity, { ...write, uid }, notes)
-          // The audit log records each status write and what it said.
-          const key = { kind: "ImageSync", namespace: write.namespace, name: write.name } as const
-          const written = yield* makeEvent(
-            "StatusWritten",
-            {
-              ...key,
-              generation: write.after.observedGeneration ?? 0,
-              desiredNodes: write.after.desiredNodes ?? 0,
-              readyNodes: write.after.readyNodes ?? 0,
-              failedNodes: write.after.failedNodes ?? 0,
-              reflectsSequence: write.after.lastEventSequence ?? 0,
-            },
-            { cluster },
-          )
-          yield* store
-            .append(statusSubject(cluster, key), written, { msgId: written.id })
-            .pipe(
-              Effect.catch((error) =>
-                Effect.logWarning("status write not recorded in the stream").pipe(
-                  Effect.annotateLogs({ resource: `${write.namespace}/${write.name}`, error: error.message }),
-                ),
-              ),
-            )
+          yield* recordStatusWritten(cluster, write)
         }
         yield* markNodes(core, yield* nodes.list, nodeMarks(state, planned))
       })

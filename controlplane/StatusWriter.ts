@@ -2,8 +2,9 @@
  * Projected state → the `status` subresource of each ImageSync. A pass computes every status with
  * the pure `imageSyncStatus` and patches only those that differ from what was last written, so a
  * pass per second bounds the writes to one per resource per second however many node reports
- * arrived in between. Statuses already on the objects seed "last written" at start-up, so a
- * restart does not rewrite them and conditions keep their transition times.
+ * arrived in between. "Last written" is kept in line with the objects the informer sees, so a
+ * restart does not rewrite unchanged statuses (conditions keep their transition times) and a
+ * status edited by someone else is put right. Each write is also recorded in the stream.
  */
 import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node"
 import { Effect } from "effect"
@@ -12,7 +13,8 @@ import type { ImageSyncStatus } from "../domain/ImageSync.ts"
 import { imageSyncStatus } from "../domain/ImageSyncStatus.ts"
 import type { Plan } from "../domain/Planner.ts"
 import type { State } from "../domain/Projection.ts"
-import { resourceKeyString } from "../domain/Subjects.ts"
+import { resourceKeyString, statusSubject } from "../domain/Subjects.ts"
+import { EventStore, makeEvent } from "../eventlog/EventStore.ts"
 import { group, version } from "../infra/crd/definitions.ts"
 import { kubeRequest } from "../k8s/KubeRequest.ts"
 import type { CredentialProblem } from "./AssignmentPublisher.ts"
@@ -200,3 +202,29 @@ export const reconcileWritten = (
     })
   }
 }
+
+/** Appends `StatusWritten` for one write, so the audit log shows what each status said; a failure is logged, not fatal. */
+export const recordStatusWritten = (cluster: string, write: WrittenStatus) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const key = { kind: "ImageSync", namespace: write.namespace, name: write.name } as const
+    const event = yield* makeEvent(
+      "StatusWritten",
+      {
+        ...key,
+        generation: write.after.observedGeneration ?? 0,
+        desiredNodes: write.after.desiredNodes ?? 0,
+        readyNodes: write.after.readyNodes ?? 0,
+        failedNodes: write.after.failedNodes ?? 0,
+        reflectsSequence: write.after.lastEventSequence ?? 0,
+      },
+      { cluster },
+    )
+    yield* store.append(statusSubject(cluster, key), event, { msgId: event.id })
+  }).pipe(
+    Effect.catch((error) =>
+      Effect.logWarning("status write not recorded in the stream").pipe(
+        Effect.annotateLogs({ resource: `${write.namespace}/${write.name}`, error: error.message }),
+      ),
+    ),
+  )
